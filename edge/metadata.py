@@ -1,0 +1,124 @@
+"""Labels and input contract stored inside a .tflite file, as a ZIP of associated files appended to it.
+
+This is the TFLite Support convention for associated files (a model with a `labels.txt`
+packed this way loads in any TFLite interpreter, which ignores the trailing archive), so
+reading needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from antbee.edge.errors import ModelError, UsageError
+
+INFO_NAME = "antbee.json"
+LABELS_NAME = "labels.txt"
+FORMAT = "antbee/1"
+MAX_MEMBER_BYTES = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the device needs besides the weights: class labels and how to feed pixels.
+
+    The model takes (pixel - mean) / std of RGB pixels 0..255 after `resize` to `size`.
+    """
+
+    labels: tuple[str, ...]
+    size: tuple[int, int] = (224, 224)
+    resize: str = "crop"
+    mean: float = 0.0
+    std: float = 1.0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> str:
+        """Serialise as the `antbee.json` associated file."""
+        return json.dumps({"format": FORMAT, **asdict(self)}, indent=2)
+
+
+def attach(model: bytes, info: ModelInfo) -> bytes:
+    """Return the model bytes with `labels.txt` and `antbee.json` appended as a stored ZIP."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(LABELS_NAME, "".join(f"{label}\n" for label in info.labels))
+        archive.writestr(INFO_NAME, info.to_json())
+    return model + buffer.getvalue()
+
+
+def read(model: bytes, name: str = "model") -> ModelInfo | None:
+    """Read the ModelInfo packed in a .tflite's bytes; None for a plain model with none.
+
+    A model with only a `labels.txt` (as TFLite Support writes) gives its labels with the
+    defaults for everything else; a malformed one raises ModelError naming `name`.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(model))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    try:
+        with archive:
+            members = {item.filename: item for item in archive.infolist()}
+            if INFO_NAME in members:
+                return _parse_info(_read_member(archive, members[INFO_NAME]), name)
+            if LABELS_NAME in members:
+                return ModelInfo(labels=tuple(parse_labels(_read_member(archive, members[LABELS_NAME]))))
+            return None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, NotImplementedError) as exc:
+        raise ModelError(f"{name}: its packed metadata is unreadable ({exc})") from None
+
+
+def read_labels_file(path: str | Path) -> list[str]:
+    """Read a labels file: one label per line, index order; an optional leading index is dropped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: labels file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read labels ({exc})") from None
+    labels = parse_labels(text)
+    if not labels:
+        raise UsageError(f"{path}: no labels in file (expected one label per line)")
+    return labels
+
+
+def parse_labels(text: str) -> list[str]:
+    """Split label text into labels, skipping blank lines; `0 ant` style lines lose the index."""
+    labels = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        head, _, rest = line.partition(" ")
+        labels.append(rest.strip() if head.isdigit() and rest.strip() else line)
+    return labels
+
+
+def _read_member(archive: zipfile.ZipFile, item: zipfile.ZipInfo) -> str:
+    if item.file_size > MAX_MEMBER_BYTES:
+        raise ValueError(f"{item.filename} is {item.file_size} bytes, more than {MAX_MEMBER_BYTES}")
+    return archive.read(item).decode("utf-8")
+
+
+def _parse_info(text: str, name: str) -> ModelInfo:
+    try:
+        raw = json.loads(text)
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT!r}")
+        size = tuple(int(v) for v in raw["size"])
+        info = ModelInfo(
+            labels=tuple(str(label) for label in raw["labels"]),
+            size=(size[0], size[1]),
+            resize=str(raw["resize"]),
+            mean=float(raw["mean"]),
+            std=float(raw["std"]),
+            extra=dict(raw.get("extra") or {}),
+        )
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ModelError(f"{name}: malformed {INFO_NAME} ({exc})") from None
+    if not info.labels or info.std == 0 or min(info.size) < 1:
+        raise ModelError(f"{name}: malformed {INFO_NAME} (needs labels, a size and a non-zero std)")
+    return info

@@ -1,0 +1,127 @@
+"""The one preprocessing path: decode -> RGB -> resize (crop | squash) -> uint8, shared by train, convert and edge."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# OpenCV reads this once, when it is loaded: it refuses larger images before allocating
+# them, which is what keeps a decompression bomb from exhausting memory.
+MAX_PIXELS = 100_000_000
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from antbee.edge.errors import ImageError, UsageError  # noqa: E402
+
+IMAGE_SIZE = (224, 224)  # (height, width)
+RESIZE_MODES = ("crop", "squash")
+# Formats OpenCV decodes reliably on every platform; GIF support varies by build.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def load_bgr(source: bytes | str | Path, name: str | None = None) -> np.ndarray:
+    """Decode an encoded image (bytes or a path) to a uint8 HxWx3 BGR array, honouring EXIF orientation."""
+    name = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
+    data = _read_bytes(source, name) if not isinstance(source, bytes) else source
+    if not data:
+        raise ImageError(f"{name}: empty file, expected an image")
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV raises (rather than returning None) for over-size images
+        raise ImageError(f"{name}: cannot decode ({_first_line(exc)}); images are limited to "
+                         f"{MAX_PIXELS:,} pixels") from None
+    if image is None:
+        raise ImageError(f"{name}: not a readable image (expected JPEG, PNG, BMP, WebP or TIFF)")
+    if _jpeg_truncated(data):
+        raise ImageError(f"{name}: truncated JPEG (no end-of-image marker after the last scan)")
+    return image
+
+
+def load_rgb(source: bytes | str | Path, name: str | None = None) -> np.ndarray:
+    """Decode an encoded image (bytes or a path) to a uint8 HxWx3 RGB array."""
+    return cv2.cvtColor(load_bgr(source, name), cv2.COLOR_BGR2RGB)
+
+
+def prepare(image: np.ndarray, size: tuple[int, int] = IMAGE_SIZE, resize: str = "crop", *,
+            bgr: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """Resize a decoded uint8 image to `size` (height, width) as RGB uint8, writing into `out` if given.
+
+    `crop` takes the largest centred region of the target's aspect ratio and scales it (the
+    same pixels as resizing the shorter side and centre-cropping); `squash` scales the whole
+    image, distorting its aspect ratio as the original notebook did.
+    """
+    if resize not in RESIZE_MODES:
+        raise UsageError(f"resize mode {resize!r}: expected one of {', '.join(RESIZE_MODES)}")
+    image = _as_three_channels(image, bgr)
+    height, width = size
+    if resize == "crop":
+        image = _center_crop(image, width / height)
+    shrinking = image.shape[0] > height or image.shape[1] > width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    if out is None:
+        out = np.empty((height, width, 3), np.uint8)
+    cv2.resize(image, (width, height), dst=out, interpolation=interpolation)
+    if bgr:
+        cv2.cvtColor(out, cv2.COLOR_BGR2RGB, dst=out)
+    return out
+
+
+def preprocess(source: bytes | str | Path, size: tuple[int, int] = IMAGE_SIZE, resize: str = "crop",
+               name: str | None = None) -> np.ndarray:
+    """Decode an encoded image and prepare it as the model's uint8 RGB input."""
+    return prepare(load_bgr(source, name), size, resize, bgr=True)
+
+
+def _read_bytes(path: str | Path, name: str) -> bytes:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: file larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{name}: is a folder, expected an image file") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read ({exc.strerror})") from None
+
+
+def _jpeg_truncated(data: bytes) -> bool:
+    # libjpeg pads a truncated scan with grey and returns success, so OpenCV cannot tell us.
+    # A complete JPEG has an EOI marker (FFD9) after its last start-of-scan (FFDA); an EXIF
+    # thumbnail's EOI comes before the main image's scans, and trailing data after EOI is allowed.
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+
+
+def _as_three_channels(image: np.ndarray, bgr: bool) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise ImageError(f"image: expected a uint8 numpy array, got {getattr(image, 'dtype', type(image).__name__)}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3 and image.shape[0] > 0 and image.shape[1] > 0:
+        return image
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR if bgr else cv2.COLOR_RGBA2RGB)
+    raise ImageError(f"image: expected HxW or HxWx3 pixels, got shape {image.shape}")
+
+
+def _center_crop(image: np.ndarray, aspect: float) -> np.ndarray:
+    height, width = image.shape[:2]
+    if width / height > aspect:
+        new_width = max(1, round(height * aspect))
+        left = (width - new_width) // 2
+        return image[:, left:left + new_width]
+    new_height = max(1, round(width / aspect))
+    top = (height - new_height) // 2
+    return image[top:top + new_height]
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
