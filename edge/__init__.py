@@ -1,16 +1,16 @@
 """antbee.edge: the device runtime (numpy, OpenCV and a TFLite interpreter; never TensorFlow)."""
 
+from antbee.edge.classifier import Classification, Classifier, ClassifierOptions
 from antbee.edge.errors import AntbeeError, ImageError, ModelError, UsageError
-from antbee.edge.preprocess import IMAGE_SIZE, RESIZE_MODES, load_rgb, prepare, preprocess
+from antbee.edge.preprocess import load_rgb
 
 __all__ = [
     "AntbeeError",
-    "IMAGE_SIZE",
+    "Classification",
+    "Classifier",
+    "ClassifierOptions",
     "ImageError",
     "ModelError",
-    "RESIZE_MODES",
     "UsageError",
     "load_rgb",
-    "prepare",
-    "preprocess",
 ]

@@ -12,7 +12,8 @@ from antbee.edge.errors import ModelError, UsageError
 # older Raspberry Pi images have; full TensorFlow is a last resort on a workstation.
 RUNTIMES = {
     "litert": ("ai_edge_litert.interpreter", "pip install ai-edge-litert"),
-    "tflite-runtime": ("tflite_runtime.interpreter", "pip install 'antbee[tflite-runtime]' (tflite-runtime with numpy<2)"),
+    "tflite-runtime": ("tflite_runtime.interpreter",
+                       "pip install 'antbee[tflite-runtime]' (tflite-runtime with numpy<2)"),
     "tensorflow": ("tensorflow.lite", "pip install tensorflow"),
 }
 FLATBUFFER_ID = b"TFL3"

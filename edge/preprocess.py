@@ -33,10 +33,10 @@ def load_bgr(source: bytes | str | Path, name: str | None = None) -> np.ndarray:
     except cv2.error as exc:  # OpenCV raises (rather than returning None) for over-size images
         raise ImageError(f"{name}: cannot decode ({_first_line(exc)}); images are limited to "
                          f"{MAX_PIXELS:,} pixels") from None
-    if image is None:
-        raise ImageError(f"{name}: not a readable image (expected JPEG, PNG, BMP, WebP or TIFF)")
     if _jpeg_truncated(data):
         raise ImageError(f"{name}: truncated JPEG (no end-of-image marker after the last scan)")
+    if image is None:
+        raise ImageError(f"{name}: not a readable image (expected JPEG, PNG, BMP, WebP or TIFF)")
     return image
 
 
@@ -101,6 +101,8 @@ def _jpeg_truncated(data: bytes) -> bool:
 def _as_three_channels(image: np.ndarray, bgr: bool) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise ImageError(f"image: expected a uint8 numpy array, got {getattr(image, 'dtype', type(image).__name__)}")
+    if image.size == 0:
+        raise ImageError(f"image: empty array of shape {image.shape}")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.ndim == 3 and image.shape[2] == 3 and image.shape[0] > 0 and image.shape[1] > 0:

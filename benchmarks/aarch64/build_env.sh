@@ -8,7 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROJECT="${1:-$(cd "$HERE/../.." && pwd)}"
 DIR="${ANTBEE_AARCH64_DIR:-$HOME/.cache/antbee-aarch64}"
 HOST_PY="${ANTBEE_HOST_PYTHON:-python3}"   # any host python3 with pip (only downloads wheels)
-SUITE="${ANTBEE_DEBIAN_SUITE:-bookworm}"    # Debian release of the sysroot (bookworm = Raspberry Pi OS 12)
+SUITE=bookworm   # Debian 12 = Raspberry Pi OS 12, whose Python is 3.11 and glibc 2.36
 mkdir -p "$DIR"
 log() { echo "[build_env] $*"; }
 
@@ -49,9 +49,16 @@ else
 fi
 qemu-aarch64 -L "$SYSROOT" "$SYSROOT/usr/bin/python3.11" -c 'import sys, platform, ssl, ctypes; print("[build_env] emulated python", sys.version.split()[0], platform.machine())'
 
+# A Raspberry Pi 4's /proc/cpuinfo (Cortex-A72), one entry per host CPU, for run.sh to show the guest.
+for ((i = 0; i < $(getconf _NPROCESSORS_CONF); i++)); do
+  printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\n' "$i"
+  printf 'CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n'
+done > "$DIR/cpuinfo-pi4"
+printf 'Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n' >> "$DIR/cpuinfo-pi4"
+
 # 3. aarch64 wheels into --target folders (downloaded by the host pip for the Pi's platform).
 # pip matches --platform tags exactly, so list every manylinux tag that glibc 2.36 (bookworm) accepts.
-PIP_ARM=(-m pip install --quiet --disable-pip-version-check --no-compile --upgrade
+PIP_ARM=(-m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-compile --upgrade
          --python-version 3.11 --implementation cp --abi cp311 --only-binary=:all: --platform linux_aarch64)
 for v in $(seq 17 36); do PIP_ARM+=(--platform "manylinux_2_${v}_aarch64"); done
 wheels() {  # wheels NAME PKG...
@@ -68,12 +75,20 @@ wheels site-tflite "numpy<2" opencv-python-headless typer click rich shellingham
        typing-extensions markdown-it-py mdurl pygments tflite-runtime
 
 # 4. The project itself (pure Python), into both target folders; redone on every run.
+#    Built from a copy so that setuptools leaves no build/ or *.egg-info in the work tree.
 if [ -f "$PROJECT/pyproject.toml" ]; then
+  SRC="$DIR/project-src"; rm -rf "$SRC" "$DIR/project-wheel"; mkdir -p "$SRC"
+  tar -C "$PROJECT" --exclude=./.git --exclude=./build --exclude=./dist --exclude=./artifacts --exclude=./runs \
+      --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$SRC" -xf -
+  log "building the project wheel from $PROJECT"
+  "$HOST_PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$DIR/project-wheel" "$SRC" 2>"$DIR/project-build.log" \
+    || { cat "$DIR/project-build.log" >&2; exit 1; }
   for t in site-litert site-tflite; do
-    log "installing project $PROJECT into $DIR/$t"
-    "$HOST_PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --upgrade \
-      --target "$DIR/$t" "$PROJECT"
+    log "installing $(basename "$DIR"/project-wheel/*.whl) into $DIR/$t"
+    "$HOST_PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --no-compile --upgrade \
+      --target "$DIR/$t" "$DIR"/project-wheel/*.whl
   done
+  rm -rf "$SRC"
 else
   log "no $PROJECT/pyproject.toml yet: skipping the project install"
 fi

@@ -1,0 +1,1 @@
+"""antbee.convert: Keras model -> quantized TFLite with its labels inside, verified against Keras (TensorFlow)."""

@@ -1,0 +1,117 @@
+"""Convert a training run's model to one TFLite variant, verify it, and keep it only if it passes."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from antbee.convert.quantization import VARIANTS, QuantizationConfig
+from antbee.convert.verify import Verification, verify
+from antbee.edge.errors import UsageError
+from antbee.edge.metadata import ModelInfo
+from antbee.edge.preprocess import IMAGE_SIZE
+
+DEFAULT_RUN = Path("artifacts")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """What to convert and how; antbee-convert's flags map onto these fields."""
+
+    model: Path = DEFAULT_RUN
+    variant: str = "int8"
+    out: Path | None = None
+    calibration: int = 200
+    max_drop: float = 0.01
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """Where the model went and how it verified."""
+
+    path: Path
+    report: Path
+    verification: Verification
+
+
+def resolve_run(model: Path) -> tuple[Path, Path]:
+    """(model.keras, run folder) for a run folder or a .keras file inside one."""
+    if model.is_dir():
+        return model / "model.keras", model
+    if model.suffix != ".keras":
+        raise UsageError(f"{model}: expected a .keras file or a run folder written by antbee-train")
+    return model, model.parent
+
+
+def default_output(run: Path, variant: str) -> Path:
+    """`<run>/model_<variant>.tflite`."""
+    return run / f"model_{variant}.tflite"
+
+
+def rejected_name(path: Path) -> Path:
+    """Where a model that failed verification is kept: `model_int8.rejected.tflite`."""
+    return path.with_name(f"{path.stem}.rejected{path.suffix}")
+
+
+def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Indices of `count` examples, every class in proportion and at least one of each."""
+    if count >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        share = max(1, round(count * len(members) / len(labels)))
+        picked.extend(rng.choice(members, min(share, len(members)), replace=False))
+    return np.sort(np.array(picked))
+
+
+def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
+    """Convert, write under a temporary name, verify on the test split, then rename to the final or rejected name."""
+    from antbee.convert.tflite import convert, load_keras_model, write_model
+    from antbee.train.data import DataSource, Split, read_images
+
+    if options.variant not in VARIANTS:
+        raise UsageError(f"variant {options.variant!r}: expected one of {', '.join(VARIANTS)}")
+    if options.calibration < 1 or options.max_drop < 0:
+        raise UsageError("--calibration must be at least 1 and --max-drop at least 0")
+    tracker = tracker or (lambda description, total: None)
+    keras_path, run = resolve_run(options.model)
+    split = Split.load(run / "split.json")
+    model = load_keras_model(keras_path)
+    if not Path(split.data).exists():
+        raise UsageError(f"{split.data}: the run's data is gone; conversion needs its training and test images")
+    with DataSource(split.data) as source:
+        test = read_images(source, split.test, IMAGE_SIZE, split.resize, tracker("decoding test images", len(split.test)))
+        config = QuantizationConfig.for_float32()
+        if options.variant == "int8":
+            # Calibration comes from the training images only, stratified over the classes.
+            train_labels = np.array([e.label for e in split.train])
+            chosen = [split.train[i] for i in stratified_sample(train_labels, options.calibration, options.seed)]
+            calibration = read_images(source, chosen, IMAGE_SIZE, split.resize,
+                                      tracker("decoding calibration", len(chosen))).pixels
+            config = QuantizationConfig.for_int8(lambda: iter(calibration))
+        else:
+            config = getattr(QuantizationConfig, f"for_{options.variant}")()
+    content = convert(model, config)
+    info = ModelInfo(labels=split.classes, size=IMAGE_SIZE, resize=split.resize, mean=0.0, std=1.0,
+                     extra={"variant": options.variant, "source": str(keras_path)})
+    final = options.out or default_output(run, options.variant)
+    candidate = write_model(content, info, final.with_name(f".{final.name}.verifying"))
+    try:
+        keras_scores = model.predict(test.pixels.astype(np.float32), batch_size=32, verbose=0)
+        result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores, options.max_drop)
+        target = final if result.passed else rejected_name(final)
+        os.replace(candidate, target)
+    finally:
+        candidate.unlink(missing_ok=True)
+    report = target.with_suffix(".json")
+    report.write_text(json.dumps({**asdict(result), "drop": result.drop, "passed": result.passed,
+                                  "model": str(target), "calibration": options.calibration
+                                  if options.variant == "int8" else None}, indent=2))
+    return ConvertResult(target, report, result)

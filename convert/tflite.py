@@ -1,0 +1,55 @@
+"""Keras model -> SavedModel -> .tflite bytes with the labels and input contract packed inside."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from antbee.convert.quantization import QuantizationConfig
+from antbee.edge.errors import ModelError, UsageError
+from antbee.edge.metadata import ModelInfo, attach
+
+
+def load_keras_model(path: Path):
+    """Load a `.keras` file with safe_mode (no code from the file runs); errors say why it cannot load."""
+    import keras
+
+    import antbee.train.backbones  # noqa: F401  registers the TF Hub layer for deserialization
+
+    if not path.is_file():
+        raise UsageError(f"{path}: model not found (expected a model.keras or a run folder from antbee-train)")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as exc:
+        text = " ".join(str(exc).split())
+        if "safe_mode" in text or "unsafe" in text.lower() or "lambda" in text.lower():
+            raise ModelError(f"{path}: refuses to load: it needs unsafe deserialization (e.g. a Lambda layer)") from None
+        raise ModelError(f"{path}: not a loadable Keras model ({text[:200]})") from None
+    except (OSError, TypeError, KeyError, EOFError) as exc:
+        raise ModelError(f"{path}: not a loadable Keras model ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def convert(model, config: QuantizationConfig) -> bytes:
+    """Convert a Keras model through a SavedModel export (the reliable path under Keras 3)."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="antbee-export-") as folder:
+        model.export(folder, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        config.apply(converter)
+        return converter.convert()
+
+
+def write_model(content: bytes, info: ModelInfo, path: Path) -> Path:
+    """Write the model with its metadata packed in, via a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(attach(content, info))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,168 @@
+"""The edge run: choose the model, classify files or frames into typed results, keep running statistics."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import cv2
+
+from antbee.edge.classifier import Classification, Classifier
+from antbee.edge.errors import ImageError, ModelError, UsageError
+from antbee.edge.preprocess import load_bgr
+from antbee.edge.sources import (PI_MODEL_FILE, PICAM, RETRY_SLEEP_S, Frame, Unreadable, opencv_frames, parse_camera,
+                                 picamera_frames, video_capture)
+
+RUN_DIR = Path("artifacts")
+REJECTED_MARK = ".rejected"
+PACKAGE = "antbee.edge"
+PACKAGED_MODEL = "models/antbee_int8.tflite"
+
+
+@dataclass(frozen=True)
+class EdgeOptions:
+    """What to classify and how to report it; the edge CLI's flags map onto these fields."""
+
+    inputs: tuple[str, ...] = ()
+    camera: str | None = None
+    video: str | None = None
+    json: bool = False
+    display: bool | None = None  # None: on when a window can be shown and frames are live
+    max_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        chosen = [name for name, given in (("INPUTS", bool(self.inputs)), ("--camera", self.camera is not None),
+                                           ("--video", self.video is not None)) if given]
+        if not chosen:
+            raise UsageError("no inputs: expected image files, folders or globs, --camera INDEX|picam, "
+                             "or --video PATH_OR_URL")
+        if len(chosen) > 1:
+            raise UsageError(f"{' and '.join(chosen)} given together: expected only one kind of input")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise UsageError(f"--max-frames {self.max_frames}: expected a positive number")
+        if self.video is not None and not self.video.strip():
+            raise UsageError("--video '': expected a video file or a stream URL")
+
+    @property
+    def live(self) -> bool:
+        """Whether the input is a frame source (camera or video) rather than image files."""
+        return not self.inputs
+
+
+class Result(NamedTuple):
+    """One classified image or frame, or why it could not be classified.
+
+    `latency_ms` is the whole per-input cost: decoding plus classification for files,
+    classification alone for frames (the capture has already decoded them).
+    """
+
+    source: str
+    classification: Classification | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    frame: int | None = None
+
+
+class Summary(NamedTuple):
+    """A run's totals, for the closing line."""
+
+    results: int
+    failures: int
+    mean_fps: float
+    mean_latency_ms: float
+
+
+class Stats:
+    """Running counts and rates over results, for the live status and the summary."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter):
+        self._clock = clock
+        self.results = self.failures = 0
+        self._latency = 0.0
+        self._first = self._last = 0.0
+        self.fps = 0.0  # smoothed over about the last ten results
+
+    def add(self, result: Result) -> None:
+        """Count one result."""
+        now = self._clock()
+        if self.results:
+            interval = now - self._last
+            if interval > 0:
+                self.fps = 1 / interval if self.results == 1 else 0.9 * self.fps + 0.1 / interval
+        else:
+            self._first = now
+        self._last = now
+        self.results += 1
+        if result.error is not None:
+            self.failures += 1
+        else:
+            self._latency += result.latency_ms
+
+    def summary(self) -> Summary:
+        """Totals so far; mean fps counts the intervals between the first and the last result."""
+        span = self._last - self._first
+        mean_fps = (self.results - 1) / span if self.results > 1 and span > 0 else 0.0
+        done = self.results - self.failures
+        return Summary(self.results, self.failures, mean_fps, self._latency / done if done else 0.0)
+
+
+def default_model(run_dir: Path = RUN_DIR) -> Path:
+    """The model antbee-convert wrote last in `run_dir`, else the one shipped in the package."""
+    candidates = [path for path in run_dir.glob("*.tflite")
+                  if REJECTED_MARK not in path.name and path.is_file()] if run_dir.is_dir() else []
+    if candidates:
+        return max(candidates, key=lambda path: path.stat().st_mtime)
+    resource = resources.files(PACKAGE).joinpath(PACKAGED_MODEL)
+    if resource.is_file():
+        return Path(os.fspath(resource))  # installed as a plain folder, so this is a real file
+    raise ModelError(f"no model given and none found: {run_dir}/ has no .tflite and the package ships no "
+                     f"{PACKAGED_MODEL}; pass --model FILE.tflite")
+
+
+def classify_file(classifier: Classifier, item: Path | Unreadable) -> Result:
+    """Decode and classify one image file; an unusable file gives a Result with its error."""
+    if isinstance(item, Unreadable):
+        return Result(str(item.path), error=f"{item.path}: {item.reason}")
+    start = time.perf_counter()
+    try:
+        classification = classifier.classify_bgr(load_bgr(item))
+    except ImageError as exc:
+        return Result(str(item), error=str(exc))
+    return Result(str(item), classification, latency_ms=1e3 * (time.perf_counter() - start))
+
+
+def classify_frame(classifier: Classifier, frame: Frame) -> Result:
+    """Classify one captured BGR frame; a frame of the wrong dtype/shape gives a Result with its error."""
+    try:
+        classification = classifier.classify_bgr(frame.image)
+    except (ImageError, cv2.error) as exc:  # cv2.error: shapes prepare() passes on but OpenCV refuses
+        message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return Result(frame.source, error=f"{frame.source} frame {frame.index}: {message}", frame=frame.index)
+    return Result(frame.source, classification, latency_ms=classification.timings.total_ms, frame=frame.index)
+
+
+def open_frames(options: EdgeOptions, factory: Callable[[Any], Any] = video_capture,
+                pi_model_file: Path = PI_MODEL_FILE, retry_sleep: float = RETRY_SLEEP_S) -> Iterator[Frame]:
+    """Open the camera or video the options name (errors now, not at the first frame), up to max_frames."""
+    source = options.video if options.camera is None else parse_camera(options.camera)
+    if source == PICAM:
+        frames = picamera_frames()
+    else:
+        frames = opencv_frames(source, factory, pi_model_file, retry_sleep=retry_sleep)
+    return frames if options.max_frames is None else _limit(frames, options.max_frames)
+
+
+def _limit(frames: Iterator[Frame], count: int) -> Iterator[Frame]:
+    # Closing the source at once releases the camera, rather than whenever it is collected.
+    try:
+        for frame in frames:
+            yield frame
+            if frame.index + 1 >= count:
+                return
+    finally:
+        frames.close()

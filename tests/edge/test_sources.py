@@ -1,0 +1,247 @@
+"""Input expansion (files, folders, globs) and frame sources (OpenCV captures, Picamera2) of antbee.edge.sources."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from antbee.edge.errors import UsageError
+from antbee.edge.sources import (Frame, StreamError, Unreadable, capture_frames, expand_inputs, is_raspberry_pi,
+                                 open_capture, opencv_frames, parse_camera, picamera_frames)
+
+
+def _touch(root: Path, *names: str) -> list[Path]:
+    paths = []
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        paths.append(path)
+    return paths
+
+
+def test_folders_are_walked_recursively_in_sorted_order_by_image_suffix(tmp_path):
+    _touch(tmp_path, "b.jpg", "a.PNG", "notes.txt", "sub/deeper/c.jpeg", "sub/d.gif", "sub/e.webp", "z/f.bin")
+    found = expand_inputs([str(tmp_path)])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.PNG", "b.jpg", "sub/d.gif", "sub/e.webp", "sub/deeper/c.jpeg"]
+
+
+def test_explicit_files_are_kept_whatever_their_suffix_and_in_argument_order(tmp_path):
+    weird, plain = _touch(tmp_path, "photo.data", "a.jpg")
+    assert expand_inputs([str(weird), str(plain)]) == [weird, plain]
+
+
+def test_each_file_is_listed_once_even_when_named_twice(tmp_path):
+    (image,) = _touch(tmp_path, "a.jpg")
+    assert expand_inputs([str(image), str(tmp_path), str(tmp_path / "*.jpg")]) == [image]
+
+
+def test_globs_match_recursively_and_keep_image_files(tmp_path):
+    _touch(tmp_path, "x/1.jpg", "x/y/2.jpg", "x/y/3.txt", "other/4.jpg")
+    found = expand_inputs([str(tmp_path / "x" / "**" / "*.*")])
+    assert [p.name for p in found] == ["1.jpg", "2.jpg"]
+
+
+def test_a_glob_matching_a_folder_walks_it(tmp_path):
+    _touch(tmp_path, "run1/a.jpg", "run2/b.png")
+    assert [p.name for p in expand_inputs([str(tmp_path / "run*")])] == ["a.jpg", "b.png"]
+
+
+def test_names_with_spaces_and_non_ascii_survive(tmp_path):
+    (path,) = _touch(tmp_path, "fourmis et abeilles/été 🐝 1.jpg")
+    assert expand_inputs([str(tmp_path)]) == [path]
+    assert expand_inputs([str(path)]) == [path]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs symlinks")
+def test_symlink_loops_end_and_linked_folders_are_visited_once(tmp_path):
+    _touch(tmp_path, "data/a.jpg", "data/sub/b.jpg", "elsewhere/c.jpg")
+    (tmp_path / "data" / "sub" / "loop").symlink_to(tmp_path / "data", target_is_directory=True)
+    (tmp_path / "data" / "self").symlink_to(".", target_is_directory=True)
+    (tmp_path / "data" / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "data" / "dangling.jpg").symlink_to(tmp_path / "missing.jpg")
+    found = expand_inputs([str(tmp_path / "data")])
+    assert sorted(p.name for p in found) == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
+def test_a_folder_that_cannot_be_listed_becomes_an_unreadable_item(tmp_path):
+    _touch(tmp_path, "ok/a.jpg", "locked/b.jpg")
+    (tmp_path / "locked").chmod(0)
+    try:
+        found = expand_inputs([str(tmp_path)])
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert any(isinstance(item, Unreadable) and item.path.name == "locked" for item in found)
+    assert tmp_path / "ok" / "a.jpg" in found
+
+
+@pytest.mark.parametrize("argument, expected", [
+    ("missing.jpg", "no such file, folder or glob match"),
+    ("*.nothing-here", "matches no image files"),
+    ("", "empty input argument"),
+])
+def test_arguments_that_name_nothing_are_usage_errors(tmp_path, monkeypatch, argument, expected):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=expected):
+        expand_inputs([argument])
+
+
+def test_a_folder_without_images_is_a_usage_error(tmp_path):
+    _touch(tmp_path, "readme.txt")
+    with pytest.raises(UsageError, match="folder holds no image files"):
+        expand_inputs([str(tmp_path)])
+
+
+@pytest.mark.parametrize("value, expected", [("0", 0), (" 2 ", 2), ("picam", "picam"), ("PiCam", "picam"),
+                                             ("/dev/video1", "/dev/video1")])
+def test_parse_camera(value, expected):
+    assert parse_camera(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "-1", "usb", "1.5"])
+def test_parse_camera_rejects_other_values(value):
+    with pytest.raises(UsageError, match="expected a camera index"):
+        parse_camera(value)
+
+
+def test_is_raspberry_pi_reads_the_device_tree_model(tmp_path):
+    model = tmp_path / "model"
+    model.write_bytes(b"Raspberry Pi 5 Model B Rev 1.0\x00")
+    assert is_raspberry_pi(model)
+    model.write_bytes(b"Generic x86 board\x00")
+    assert not is_raspberry_pi(model)
+    assert not is_raspberry_pi(tmp_path / "absent")
+
+
+def test_a_camera_that_does_not_open_is_a_usage_error_and_is_released(fake_capture, tmp_path):
+    capture = fake_capture([], opened=False)
+    with pytest.raises(UsageError, match="--camera 3: cannot open") as info:
+        open_capture(3, lambda source: capture, pi_model_file=tmp_path / "absent")
+    assert "picam" not in str(info.value)
+    assert capture.released
+
+
+def test_on_a_raspberry_pi_the_error_suggests_picamera2(fake_capture, tmp_path):
+    model = tmp_path / "model"
+    model.write_bytes(b"Raspberry Pi 4 Model B Rev 1.4\x00")
+    with pytest.raises(UsageError, match="--camera picam"):
+        open_capture(0, lambda source: fake_capture([], opened=False), pi_model_file=model)
+
+
+def test_video_errors_name_the_file(tmp_path):
+    with pytest.raises(UsageError, match="missing.avi: no such file"):
+        open_capture(str(tmp_path / "missing.avi"))
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"not a video at all")
+    with pytest.raises(UsageError, match="bad.avi: OpenCV cannot open it"):
+        open_capture(str(bad))
+
+
+def test_stream_urls_open_with_timeouts_and_are_live(monkeypatch, fake_capture):
+    import cv2
+
+    from antbee.edge import sources
+
+    opened = []
+    capture = fake_capture([np.zeros((4, 4, 3), np.uint8)])
+
+    def fake_video_capture(*args):
+        opened.append(args)
+        return capture
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", fake_video_capture)
+    frames = opencv_frames("rtsp://camera.local/stream", retry_sleep=0.0)
+    assert next(frames).source == "rtsp://camera.local/stream"
+    with pytest.raises(StreamError):  # a stream that goes quiet is retried, then stopped, like a camera
+        next(frames)
+    (args,) = opened
+    assert args[0] == "rtsp://camera.local/stream" and cv2.CAP_PROP_READ_TIMEOUT_MSEC in args[2]
+
+
+def test_camera_reads_ask_for_a_one_frame_buffer(fake_capture):
+    import cv2
+
+    capture = fake_capture([])
+    open_capture(0, lambda source: capture)
+    assert capture.props == {cv2.CAP_PROP_BUFFERSIZE: 1}
+
+
+def test_a_video_file_that_ends_is_just_the_end(fake_capture):
+    frames = [np.zeros((4, 4, 3), np.uint8)] * 3
+    capture = fake_capture(frames)
+    sleeps = []
+    out = list(capture_frames(capture, "clip.avi", live=False, sleep=sleeps.append))
+    assert [f.index for f in out] == [0, 1, 2] and {f.source for f in out} == {"clip.avi"}
+    assert sleeps == [] and capture.released
+
+
+def test_a_camera_that_stops_delivering_is_retried_then_stopped(fake_capture):
+    capture = fake_capture([np.zeros((4, 4, 3), np.uint8)] * 2)
+    sleeps = []
+    frames = capture_frames(capture, "camera 0", live=True, retries=5, retry_sleep=0.05, sleep=sleeps.append)
+    assert next(frames).index == 0 and next(frames).index == 1
+    with pytest.raises(StreamError, match="camera 0: stopped delivering frames"):
+        next(frames)
+    assert capture.reads == 2 + 5 and sleeps == [0.05] * 4
+    assert capture.released and StreamError.exit_code == 1
+
+
+def test_a_camera_recovers_from_a_few_failed_reads(fake_capture):
+    image = np.zeros((4, 4, 3), np.uint8)
+    capture = fake_capture([image, None, None, None, image, None, image])
+    out = list(zip(range(3), capture_frames(capture, "camera 0", live=True, sleep=lambda s: None), strict=False))
+    assert [frame.index for _, frame in out] == [0, 1, 2]
+
+
+def test_real_video_frames_reuse_one_buffer(red_blue_video):
+    images = [(frame.index, frame.image.__array_interface__["data"][0], frame.image.mean(axis=(0, 1)))
+              for frame in opencv_frames(str(red_blue_video))]
+    assert [i for i, _, _ in images] == list(range(10))
+    assert len({address for _, address, _ in images}) == 1
+    assert images[0][2][2] > 150 > images[0][2][0]  # red first (BGR) ...
+    assert images[-1][2][0] > 150 > images[-1][2][2]  # ... blue last
+
+
+def test_picam_without_picamera2_is_a_clear_usage_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # makes `import picamera2` raise ImportError
+    with pytest.raises(UsageError, match="Picamera2 is not installed"):
+        picamera_frames()
+
+
+def test_picam_frames_come_from_capture_array_as_bgr888(monkeypatch):
+    calls = []
+
+    class FakePicamera2:
+        def create_video_configuration(self, main):
+            calls.append(("config", main))
+            return main
+
+        def configure(self, config):
+            calls.append("configure")
+
+        def start(self):
+            calls.append("start")
+
+        def capture_array(self, name):
+            return np.full((480, 640, 3), 7, np.uint8)
+
+        def stop(self):
+            calls.append("stop")
+
+        def close(self):
+            calls.append("close")
+
+    module = type(sys)("picamera2")
+    module.Picamera2 = FakePicamera2
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    frames = picamera_frames()
+    first = next(frames)
+    assert isinstance(first, Frame) and first.index == 0 and first.image.shape == (480, 640, 3)
+    frames.close()
+    assert calls == [("config", {"size": (640, 480), "format": "RGB888"}), "configure", "start", "stop", "close"]

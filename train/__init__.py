@@ -1,0 +1,1 @@
+"""antbee.train: transfer learning on a frozen MobileNetV2, on a workstation (TensorFlow)."""
