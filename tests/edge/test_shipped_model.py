@@ -1,0 +1,38 @@
+"""The model shipped in the package scores on the reference val images what the converter measured for it."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from antbee.edge.classifier import Classifier, ClassifierOptions
+from antbee.edge.preprocess import load_rgb
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+MODEL = REPO / "edge" / "models" / "antbee_int8.tflite"
+
+
+@pytest.mark.shared
+def test_shipped_model_matches_its_conversion_report():
+    data = SHARED / "data" / "hymenoptera_data.zip"
+    if not data.is_file():
+        pytest.skip(f"{data} not present")
+    report = json.loads(MODEL.with_suffix(".json").read_text())
+    classifier = Classifier(ClassifierOptions(model=MODEL))
+    assert classifier.labels == ("ants", "bees") and classifier.resize == "crop"
+    correct = total = 0
+    with zipfile.ZipFile(data) as archive:
+        for name in archive.namelist():
+            parts = name.split("/")
+            if len(parts) != 4 or parts[1] != "val" or not parts[3]:
+                continue
+            result = classifier.classify(load_rgb(archive.read(name), name))
+            correct += result.top.label == parts[2]
+            total += 1
+    assert total == report["n"] == 153
+    assert correct / total == pytest.approx(report["tflite_accuracy"], abs=1e-9)
+    assert correct >= 149  # the accuracy floor of issue 6
