@@ -107,7 +107,7 @@ def _run_frames(classifier, options, stats) -> int:
 
     window = _open_window(options.display)  # before the source: a failure here must not leave it open
     # A camera that fails to open makes OpenCV log backend warnings; our one-line error says it better.
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    _quiet_opencv()
     try:
         frames = open_frames(options)
     except AntbeeError as exc:
@@ -280,3 +280,12 @@ def _quiet_stdout() -> None:
 def main() -> None:
     """Run the antbee-edge command."""
     app(prog_name=PROG)
+
+
+def _quiet_opencv() -> None:
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV 5
+    except AttributeError:
+        cv2.setLogLevel(2)  # OpenCV 4.x (what numpy<2 installs get): 2 is LOG_LEVEL_ERROR
