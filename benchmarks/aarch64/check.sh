@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Checks that antbee-edge --json gives the x86 labels on an emulated Raspberry Pi 4 (aarch64) with litert and tflite-runtime.
+# Usage: benchmarks/aarch64/check.sh   (ANTBEE_X86_PYTHON: a python with antbee installed, default python3;
+#        cache as for build_env.sh). Exits 0 if every label matches, 1 on a mismatch or failure,
+#        77 if this machine cannot emulate (no qemu-aarch64 and no way to install it, or no root / unshare -m).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PY="${ANTBEE_X86_PYTHON:-python3}"
+export ANTBEE_HOST_PYTHON="${ANTBEE_HOST_PYTHON:-$PY}"
+DIR="${ANTBEE_AARCH64_DIR:-$HOME/.cache/antbee-aarch64}"
+log() { echo "[check] $*"; }
+skip() { echo "[check] cannot emulate here: $*" >&2; exit 77; }
+SECONDS=0
+
+# What emulation needs: root + unshare -m (run.sh's fake Pi 4 /proc/cpuinfo for litert), and qemu-aarch64.
+[ "$(id -u)" = 0 ] || skip "not root (run.sh needs root for unshare -m)"
+unshare -m true 2>/dev/null || skip "unshare -m does not work here"
+if ! command -v qemu-aarch64 >/dev/null; then
+  command -v apt-get >/dev/null || skip "no qemu-aarch64 and no apt-get to install qemu-user"
+  log "installing qemu-user with apt-get"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; } >&2 \
+    || skip "apt-get install qemu-user failed"
+fi
+"$PY" -c 'import antbee.edge' 2>/dev/null || { echo "[check] $PY cannot import antbee.edge (set ANTBEE_X86_PYTHON)" >&2; exit 1; }
+
+"$HERE/build_env.sh" >&2
+log "aarch64 environment ready after ${SECONDS} s"
+
+WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"   # no artifacts/ here, so antbee-edge uses the model shipped in the package
+SAMPLES="$("$PY" -c 'import pathlib, antbee.edge as e; print(pathlib.Path(e.__file__).parent / "samples")')"
+"$PY" "$HERE/check.py" video "$WORK/clip.avi" "$SAMPLES"
+
+edge() {  # edge NAME COMMAND...: antbee-edge --json on the samples, then on the video, into NAME.jsonl
+  local name="$1" start=$SECONDS; shift
+  if ! { "$@" --json "$SAMPLES"/*.jpg && "$@" --json --no-display --video "$WORK/clip.avi"; } \
+      >"$WORK/$name.jsonl" 2>"$WORK/$name.log"; then
+    tail -20 "$WORK/$name.log" >&2; log "$name: antbee-edge failed"; FAILED=1
+  fi
+  log "$name: $(grep -m1 -o '(.*classes' "$WORK/$name.log" | tr -d '(' | cut -d, -f1), $(wc -l <"$WORK/$name.jsonl") results," \
+      "$((SECONDS - start)) s"
+}
+FAILED=0
+edge x86 "$PY" -m antbee.edge
+edge litert env ANTBEE_AARCH64_RUNTIME=litert "$HERE/run.sh" -m antbee.edge --runtime litert
+edge tflite-runtime env ANTBEE_AARCH64_RUNTIME=tflite "$HERE/run.sh" -m antbee.edge --runtime tflite-runtime
+
+STATUS=0
+"$PY" "$HERE/check.py" compare "$WORK/x86.jsonl" litert="$WORK/litert.jsonl" \
+  tflite-runtime="$WORK/tflite-runtime.jsonl" || STATUS=1
+[ "$FAILED" = 0 ] || STATUS=1
+log "$(qemu-aarch64 --version | head -1), -cpu ${ANTBEE_AARCH64_CPU:-cortex-a72}; total ${SECONDS} s;" \
+    "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
+exit "$STATUS"
