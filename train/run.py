@@ -161,10 +161,9 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
 
     validate(options)
     tracker = tracker or (lambda description, total: None)
+    split = datalib.make_split(resolve_data(options.data), options.labels_from, options.test_size, options.seed)
     backbone = build_backbone(options.backbone, options.weights, IMAGE_SIZE)
     keras.utils.set_random_seed(options.seed)
-    # The class count is not known before the split is read, so build after it; the backbone is shared.
-    split = datalib.make_split(resolve_data(options.data), options.labels_from, options.test_size, options.seed)
     models = build_models(backbone, len(split.classes), IMAGE_SIZE, options.dropout)
     prepared = prepare_data(split, options, models.features, tracker)
     split = prepared.split
