@@ -43,7 +43,7 @@ def convert_command(
         with rich_tracker(console) as (tracker, _):
             result = convert_run(options, tracker)
     except AntbeeError as exc:
-        console.print(f"antbee-convert: error: {exc}", markup=False, highlight=False)
+        console.print(f"antbee-convert: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     print_result(result)
     if not result.verification.passed:

@@ -95,6 +95,9 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
             chosen = [split.train[i] for i in stratified_sample(train_labels, options.calibration, options.seed)]
             calibration = read_images(source, chosen, IMAGE_SIZE, split.resize,
                                       tracker("decoding calibration", len(chosen))).pixels
+            # One black and one white pixel pin the input range to exactly 0..255, so the uint8
+            # input tensor gets scale 1 and zero point 0: raw camera pixels are its values.
+            calibration[0, 0, 0], calibration[0, 0, 1] = 0, 255
             config = QuantizationConfig.for_int8(lambda: iter(calibration))
         else:
             config = getattr(QuantizationConfig, f"for_{options.variant}")()

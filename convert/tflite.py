@@ -48,6 +48,9 @@ def write_model(content: bytes, info: ModelInfo, path: Path) -> Path:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(attach(content, info))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a model is for others to read
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -47,7 +47,7 @@ def train_command(
         with rich_tracker(console) as (tracker, on_epoch):
             result = train(options, tracker, on_epoch)
     except AntbeeError as exc:
-        console.print(f"antbee-train: error: {exc}", markup=False, highlight=False)
+        console.print(f"antbee-train: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     print_summary(result)
 

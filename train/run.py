@@ -141,6 +141,9 @@ def write_run(out: Path, model, split: datalib.Split, metrics: dict, history: di
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # Converted models of the replaced model.keras would otherwise stay under deployable names.
+    for stale in [*out.glob("model_*.tflite"), *out.glob("model_*.json")]:
+        stale.unlink()
 
 
 def config_of(options: TrainOptions, split: datalib.Split) -> dict:
