@@ -74,6 +74,7 @@ def edge(
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
+    _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
     code = _run_files(classifier, items, options, stats) if items is not None else \
         _run_frames(classifier, options, stats)
     summary = stats.summary()
@@ -106,8 +107,6 @@ def _run_frames(classifier, options, stats) -> int:
     from antbee.edge.runner import classify_frame, open_frames
 
     window = _open_window(options.display)  # before the source: a failure here must not leave it open
-    # A camera that fails to open makes OpenCV log backend warnings; our one-line error says it better.
-    _quiet_opencv()
     try:
         frames = open_frames(options)
     except AntbeeError as exc:

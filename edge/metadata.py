@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,16 @@ INFO_NAME = "antbee.json"
 LABELS_NAME = "labels.txt"
 FORMAT = "antbee/1"
 MAX_MEMBER_BYTES = 4 * 2**20
+# What reading a damaged archive member raises (found by fuzzing): a flipped flag bit makes a
+# member "encrypted" (RuntimeError), a flipped method makes it deflate/bzip2/LZMA garbage.
+_MEMBER_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError,
+                                                   NotImplementedError, RuntimeError, zlib.error)
+try:
+    import lzma
+
+    _MEMBER_ERRORS += (lzma.LZMAError,)
+except ImportError:  # a Python built without liblzma cannot open LZMA members at all (NotImplementedError)
+    pass
 
 
 @dataclass(frozen=True)
@@ -57,8 +68,8 @@ def read(model: bytes, name: str = "model") -> ModelInfo | None:
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(model))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None  # no readable archive at the end (e.g. an unsupported ZIP version): a plain model
     try:
         with archive:
             members = {item.filename: item for item in archive.infolist()}
@@ -67,7 +78,7 @@ def read(model: bytes, name: str = "model") -> ModelInfo | None:
             if LABELS_NAME in members:
                 return ModelInfo(labels=tuple(parse_labels(_read_member(archive, members[LABELS_NAME]))))
             return None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, NotImplementedError) as exc:
+    except _MEMBER_ERRORS as exc:
         raise ModelError(f"{name}: its packed metadata is unreadable ({exc})") from None
 
 

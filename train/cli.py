@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -54,4 +56,7 @@ def train_command(
 
 def main() -> None:
     """Console-script entry point."""
+    # SIGTERM would end the process without running `finally` blocks, leaving staging files;
+    # as an exception it unwinds like Ctrl-C, and the previous artifacts stay as they were.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     app()

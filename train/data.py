@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -21,6 +22,14 @@ SPLIT_DIRS = {"train": "train", "training": "train", "val": "test", "valid": "te
 LABELS_FROM = ("detect", "folder", "filename")
 MAX_MEMBERS = 200_000
 MAX_TOTAL_BYTES = 32 * 2**30
+_ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, zlib.error, EOFError,
+                                                       NotImplementedError, RuntimeError, ValueError)
+try:
+    import lzma
+
+    _ZIP_MEMBER_ERRORS += (lzma.LZMAError,)
+except ImportError:  # a Python without liblzma: LZMA members raise NotImplementedError instead
+    pass
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,15 @@ class DataSource:
         info = self._zip.getinfo(name)
         if info.file_size > MAX_FILE_BYTES:
             raise ImageError(f"{name}: file larger than {MAX_FILE_BYTES // 2**20} MiB")
-        with self._zip.open(info) as member:
-            return member.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
+        # Asking for exactly the declared size (at most MAX_FILE_BYTES) makes zipfile inflate no
+        # more than that, even for a member whose data inflates much further (a ZIP bomb lying in
+        # its headers): it then fails the CRC check. A damaged member (bad CRC, bad deflate data,
+        # unknown method, flagged encrypted) is one unreadable image, not the end of the run.
+        try:
+            with self._zip.open(info) as member:
+                return member.read(info.file_size)
+        except _ZIP_MEMBER_ERRORS as exc:
+            raise ImageError(f"{name}: damaged in the ZIP ({type(exc).__name__}: {exc})") from None
 
     def close(self) -> None:
         """Close the ZIP, if any."""
