@@ -19,6 +19,7 @@ import pytest
 
 from antbee.edge import preprocess as pre
 from antbee.edge.errors import ImageError
+from antbee.edge.imageheader import sniff
 from antbee.edge.preprocess import load_bgr, load_rgb, prepare, preprocess
 
 
@@ -113,7 +114,7 @@ def test_header_sizes_agree_with_pillow_for_every_format(corpus):
         "tiff-big": corpus.encode(picture, "TIFF", big_tiff=True),
     }
     for name, data in variants.items():
-        _, width, height = pre._header_size(data, name)
+        _, width, height = sniff(data, name)
         assert (width, height) == (37, 23), name
         assert load_bgr(data).shape[:2] in ((23, 37), (37, 23)), name
 
