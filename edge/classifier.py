@@ -93,8 +93,7 @@ class Classifier:
 
     def _classify(self, image: np.ndarray, bgr: bool) -> Classification:
         start = time.perf_counter()
-        prepared = prepare(image, self.input.size, self.resize, bgr=bgr, out=self._buffer)
-        tensors.set_input(self.interpreter, self.input, prepared)
+        self._set_input(image, bgr)
         invoked = time.perf_counter()
         self.interpreter.invoke()
         done = time.perf_counter()
@@ -105,6 +104,15 @@ class Classifier:
         end = time.perf_counter()
         timings = Timings(1e3 * (invoked - start), 1e3 * (done - invoked), 1e3 * (end - done))
         return Classification(categories, scores, timings)
+
+    def _set_input(self, image: np.ndarray, bgr: bool) -> None:
+        if self.input.lut is None:
+            # A raw-pixel input: resize straight into the tensor's own buffer, no copy. The view
+            # must not outlive this call, or invoke() refuses to run while it pins the buffer.
+            prepare(image, self.input.size, self.resize, bgr=bgr, out=self.interpreter.tensor(self.input.index)()[0])
+        else:
+            prepared = prepare(image, self.input.size, self.resize, bgr=bgr, out=self._buffer)
+            tensors.set_input(self.interpreter, self.input, prepared)
 
     def _labels(self, options: ClassifierOptions) -> tuple[str, ...]:
         if options.labels is not None:
