@@ -67,13 +67,16 @@ def size_accuracy_png(report: Report, path: Path) -> Path:
     plt = _pyplot()
     scores = {a.model: a.accuracy for a in report.accuracy}
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for model in report.models:
-        if model.name in scores:
-            size = model.size_bytes / 1e6
-            ax.scatter(size, 100 * scores[model.name])
-            ax.annotate(model.name, (size, 100 * scores[model.name]), textcoords="offset points", xytext=(5, 4),
-                        fontsize=8)
+    placed = [m for m in sorted(report.models, key=lambda m: m.size_bytes) if m.name in scores]
+    for i, model in enumerate(placed):
+        size = model.size_bytes / 1e6
+        ax.scatter(size, 100 * scores[model.name])
+        # Variants often tie on accuracy; alternating label heights keeps neighbours readable.
+        ax.annotate(f"{model.name} ({size:.1f} MB)", (size, 100 * scores[model.name]), textcoords="offset points",
+                    xytext=(4, 8 if i % 2 else -14), fontsize=8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}" if value in (2, 3, 5) else ""))
     ax.set_xlabel("file size on disk (MB)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Size against accuracy")
