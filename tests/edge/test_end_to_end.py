@@ -85,3 +85,18 @@ def test_reference_mobilenet_finds_a_bee_in_a_real_bee_photo(shared_dir, tmp_pat
     assert record["scores"]["background"] < 0.5
     top5 = [entry["label"] for entry in record["top"]]
     assert "bee" in top5, top5
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("photo", ["bee_1.jpg", "bee_2.jpg"])
+def test_reference_mobilenet_labels_the_shipped_bee_photos_bee(shared_dir, photo):
+    """Google's plain int8 ImageNet model (no metadata) through the same runtime: top-1 is ImageNet's 'bee'."""
+    model = shared_dir / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+    labels = shared_dir / "models" / "imagenet_labels.txt"
+    if not (model.is_file() and labels.is_file()):
+        pytest.skip(f"{model} or {labels} is missing from the shared folder")
+    sample = Path(__file__).resolve().parents[2] / "edge" / "samples" / photo
+    result = _run("--model", model, "--labels", labels, "--json", sample)
+    assert result.returncode == 0, result.stderr
+    (record,) = map(json.loads, result.stdout.splitlines())
+    assert record["label"] == "bee", record["label"]
