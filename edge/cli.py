@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from antbee.edge.errors import AntbeeError
+from antbee.edge.display import Status, open_window, show
+from antbee.edge.output import format_human, format_json, printable
 
 PROG = "antbee-edge"
-WINDOW = "antbee-edge"
-QUIT_KEYS = (ord("q"), 27)  # q or Esc in the display window
-STATUS_INTERVAL_S = 0.1
 INTERRUPTED = 130
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -106,12 +102,12 @@ def _run_frames(classifier, options, stats) -> int:
 
     from antbee.edge.runner import classify_frame, open_frames
 
-    window = _open_window(options.display)  # before the source: a failure here must not leave it open
     try:
+        window = open_window(options.display)  # before the source: a failure here must not leave it open
         frames = open_frames(options)
     except AntbeeError as exc:
         _fail(exc)
-    status = _Status(sys.stderr.isatty(), sys.stdout.isatty())
+    status = Status(sys.stderr.isatty(), sys.stdout.isatty())
     code = 0
     try:
         for frame in frames:
@@ -120,7 +116,7 @@ def _run_frames(classifier, options, stats) -> int:
             status.clear(force=result.error is not None and not options.json)  # an error line comes next
             _emit(result, classifier, options)
             status.show(result, stats)
-            if window and result.error is None and _show(frame.image, result, stats.fps):
+            if window and result.error is None and show(frame.image, result, stats.fps):
                 break
     except AntbeeError as exc:  # the camera or stream stopped delivering frames
         status.clear(force=True)
@@ -142,131 +138,21 @@ def _run_frames(classifier, options, stats) -> int:
     return code
 
 
-def format_human(result, classifier) -> str:
-    """One readable line: source, the top classes with scores, and the latency."""
-    where = result.source if result.frame is None else f"{result.source} frame {result.frame}"
-    categories = result.classification.categories
-    found = "; ".join(f"{c.label} {c.score:.3f}" for c in categories) if categories else \
-        f"no class scores {classifier.options.threshold:g} or more"
-    return f"{where}: {found} ({result.latency_ms:.1f} ms)"
-
-
-def format_json(result, classifier) -> str:
-    """One JSON object: source, label, score, every class's score, the top classes, latency (and frame)."""
-    record: dict[str, Any] = {"source": result.source}
-    if result.frame is not None:
-        record["frame"] = result.frame
-    if result.error is not None:
-        record["error"] = result.error
-        return json.dumps(record, ensure_ascii=False)
-    top = result.classification.top
-    record.update(
-        label=top.label if top else None,
-        score=round(top.score, 6) if top else None,
-        scores={key: round(score, 6) for key, score in zip(_score_keys(classifier.labels),
-                                                           result.classification.scores.tolist(), strict=True)},
-        top=[{"index": c.index, "label": c.label, "score": round(c.score, 6)}
-             for c in result.classification.categories],
-        latency_ms=round(result.latency_ms, 3),
-    )
-    return json.dumps(record, ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=4)
-def _score_keys(labels: tuple[str, ...]) -> tuple[str, ...]:
-    # Label files can repeat a name (ImageNet has two "crane"s); later ones get their index so no score is lost.
-    seen: set[str] = set()
-    keys = []
-    for index, label in enumerate(labels):
-        keys.append(label if label not in seen else f"{label} ({index})")
-        seen.add(label)
-    return tuple(keys)
-
-
 def _emit(result, classifier, options) -> None:
     if options.json:
-        print(_printable(format_json(result, classifier)), flush=True)
+        print(printable(format_json(result, classifier)), flush=True)
     elif result.error is not None:
         _note(result.error)
     else:
-        print(_printable(format_human(result, classifier)), flush=True)
-
-
-def _printable(text: str) -> str:
-    # File names that are not valid UTF-8 reach Python as lone surrogates, which no UTF-8 stream
-    # can write; show those bytes as U+FFFD so the line stays valid UTF-8 (and valid JSON).
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-class _Status:
-    """The live frames-per-second line on stderr, redrawn in place; silent unless stderr is a terminal."""
-
-    def __init__(self, enabled: bool, shares_terminal: bool):
-        self.enabled, self.shares_terminal = enabled, shares_terminal
-        self.shown, self.last = False, 0.0
-
-    def show(self, result, stats) -> None:
-        now = time.monotonic()
-        # When stdout scrolls the same terminal the line is cleared for each result, so redraw it each time.
-        if not self.enabled or (not self.shares_terminal and now - self.last < STATUS_INTERVAL_S):
-            return
-        top = result.classification.top if result.classification else None
-        label = f"{top.label} {top.score:.2f}" if top else ("error" if result.error else "-")
-        sys.stderr.write(f"\r\x1b[K{stats.results} frames  {stats.fps:5.1f} fps  {label}")
-        sys.stderr.flush()
-        self.shown, self.last = True, now
-
-    def clear(self, force: bool = False) -> None:
-        if self.shown and (force or self.shares_terminal):
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.shown = False
-
-
-def _open_window(display: bool | None) -> bool:
-    import cv2
-
-    if display is None:
-        display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-        asked = False
-    else:
-        asked = display
-    if not display:
-        return False
-    try:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-    except cv2.error:
-        message = ("--display: this OpenCV cannot open windows (opencv-python-headless has no GUI); "
-                   "install opencv-python, or pass --no-display")
-        if asked:
-            from antbee.edge.errors import UsageError
-
-            _fail(UsageError(message))
-        _note(message.replace("--display", "display off"))
-        return False
-    return True
-
-
-def _show(image, result, fps: float) -> bool:
-    """Draw the label, score and FPS on the frame and show it; True when the user pressed q or Esc."""
-    import cv2
-
-    top = result.classification.top
-    text = f"{top.label} {top.score:.2f}  {fps:.1f} fps" if top else f"-  {fps:.1f} fps"
-    scale = max(0.5, image.shape[0] / 720)
-    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-    cv2.rectangle(image, (0, 0), (width + 16, height + base + 16), (0, 0, 0), cv2.FILLED)
-    cv2.putText(image, text, (8, height + 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA)
-    cv2.imshow(WINDOW, image)
-    return (cv2.waitKey(1) & 0xFF) in QUIT_KEYS
+        print(printable(format_human(result, classifier)), flush=True)
 
 
 def _note(message: str) -> None:
-    print(_printable(f"{PROG}: {message}"), file=sys.stderr, flush=True)
+    print(printable(f"{PROG}: {message}"), file=sys.stderr, flush=True)
 
 
 def _fail(exc: AntbeeError) -> None:
-    print(_printable(f"{PROG}: error: {exc}"), file=sys.stderr, flush=True)
+    print(printable(f"{PROG}: error: {exc}"), file=sys.stderr, flush=True)
     raise typer.Exit(exc.exit_code)
 
 

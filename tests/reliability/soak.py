@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from antbee.edge.classifier import Classifier, ClassifierOptions
-from antbee.edge.cli import format_json
+from antbee.edge.output import format_json
 from antbee.edge.runner import EdgeOptions, Stats, classify_frame, open_frames
 
 WARM_UP = 2000
