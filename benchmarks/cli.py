@@ -61,8 +61,9 @@ def bench_command(
         from antbee.benchmarks.run import BenchOptions, as_json, run_bench, write_outputs
         from antbee.train.progress import rich_tracker
 
-        options = BenchOptions(run_dir, data, parse_threads(threads), repeats, warmup, out, check, smoke,
-                               reference or DEFAULT_REFERENCE, max_drop)
+        options = BenchOptions(run_dir=run_dir, data=data, threads=parse_threads(threads), repeats=repeats,
+                               warmup=warmup, out=out, check=check, smoke=smoke,
+                               reference=reference or DEFAULT_REFERENCE, max_drop=max_drop)
         wanted = checks.load_reference(check) if check is not None else None  # fail before the slow part
         with rich_tracker(console) as (tracker, _):
             report = run_bench(options, tracker)

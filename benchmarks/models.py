@@ -11,8 +11,9 @@ from antbee.edge.errors import AntbeeError
 
 VARIANTS = ("float32", "float16", "dynamic", "int8")  # the order of the report's rows
 REFERENCE_NAME = "tf2_mobilenet_v2_1.0_224_ptq.tflite"
-# ../shared beside the checkout, where every developer and CI have Google's int8 MobileNetV2.
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "models" / REFERENCE_NAME
+# ../shared beside the checkout, where every developer and CI have Google's int8 MobileNetV2; relative
+# to the working folder (the checkout), since an installed package does not sit beside it.
+DEFAULT_REFERENCE = Path("..") / "shared" / "models" / REFERENCE_NAME
 
 
 def variant_file(folder: Path, variant: str, rejected: bool = False) -> Path:
@@ -26,10 +27,8 @@ def keras_model(run_dir: Path) -> Model | None:
     return Model(KERAS, str(path), path.stat().st_size, "run folder") if path.is_file() else None
 
 
-def reference_model(path: Path | None) -> tuple[Model | None, str | None]:
+def reference_model(path: Path) -> tuple[Model | None, str | None]:
     """Google's int8 MobileNetV2 as a Model, or None and a note saying why it is left out."""
-    if path is None:
-        return None, "reference int8 MobileNetV2 left out: --no-reference"
     if not path.is_file():
         return None, f"reference int8 MobileNetV2 left out: {path} not found"
     return Model(REFERENCE, str(path), path.stat().st_size, "shared reference"), None

@@ -30,7 +30,7 @@ class BenchOptions:
     out: Path | None = None  # default: RUN_DIR/bench
     check: Path | None = None
     smoke: bool = False  # few repeats, the first thread count, a few images, no memory subprocesses
-    reference: Path | None = DEFAULT_REFERENCE
+    reference: Path = DEFAULT_REFERENCE
     max_drop: float = 0.01  # antbee-convert's gate, applied to variants converted here (failures still run)
 
     def __post_init__(self) -> None:

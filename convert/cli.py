@@ -41,7 +41,8 @@ def convert_command(
         from antbee.convert.run import ConvertOptions, convert_run
         from antbee.train.progress import rich_tracker
 
-        options = ConvertOptions(model, chosen[0] if chosen else "int8", out, calibration, max_drop, seed)
+        options = ConvertOptions(model=model, variant=chosen[0] if chosen else "int8", out=out,
+                                 calibration=calibration, max_drop=max_drop, seed=seed)
         with rich_tracker(console) as (tracker, _):
             result = convert_run(options, tracker)
     except AntbeeError as exc:

@@ -73,7 +73,7 @@ def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     """Convert, write under a temporary name, verify on the test split, then rename to the final or rejected name."""
-    from antbee.convert.tflite import convert, load_keras_model, write_model
+    from antbee.convert.tflite import convert, load_keras_model, write_atomic, write_model
     from antbee.train.data import DataSource, Split, read_images
 
     if options.variant not in VARIANTS:
@@ -83,12 +83,11 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     tracker = tracker or (lambda description, total: None)
     keras_path, run = resolve_run(options.model)
     split = Split.load(run / "split.json")
-    model = load_keras_model(keras_path)
     if not Path(split.data).exists():
         raise UsageError(f"{split.data}: the run's data is gone; conversion needs its training and test images")
+    model = load_keras_model(keras_path)
     with DataSource(split.data) as source:
         test = read_images(source, split.test, IMAGE_SIZE, split.resize, tracker("decoding test images", len(split.test)))
-        config = QuantizationConfig.for_float32()
         if options.variant == "int8":
             # Calibration comes from the training images only, stratified over the classes.
             train_labels = np.array([e.label for e in split.train])
@@ -100,7 +99,8 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
             calibration[0, 0, 0], calibration[0, 0, 1] = 0, 255
             config = QuantizationConfig.for_int8(lambda: iter(calibration))
         else:
-            config = getattr(QuantizationConfig, f"for_{options.variant}")()
+            config = {"float16": QuantizationConfig.for_float16, "dynamic": QuantizationConfig.for_dynamic,
+                      "float32": QuantizationConfig.for_float32}[options.variant]()
     content = convert(model, config)
     info = ModelInfo(labels=split.classes, size=IMAGE_SIZE, resize=split.resize, mean=0.0, std=1.0,
                      extra={"variant": options.variant, "source": str(keras_path)})
@@ -113,8 +113,7 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
         os.replace(candidate, target)
     finally:
         candidate.unlink(missing_ok=True)
-    report = target.with_suffix(".json")
-    report.write_text(json.dumps({**asdict(result), "drop": result.drop, "passed": result.passed,
-                                  "model": str(target), "calibration": options.calibration
-                                  if options.variant == "int8" else None}, indent=2))
+    report = write_atomic(target.with_suffix(".json"), json.dumps(
+        {**asdict(result), "drop": result.drop, "passed": result.passed, "model": str(target),
+         "calibration": options.calibration if options.variant == "int8" else None}, indent=2).encode())
     return ConvertResult(target, report, result)

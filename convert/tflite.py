@@ -42,15 +42,20 @@ def convert(model, config: QuantizationConfig) -> bytes:
 
 
 def write_model(content: bytes, info: ModelInfo, path: Path) -> Path:
-    """Write the model with its metadata packed in, via a temporary file renamed into place."""
+    """Write the model with its metadata packed in, atomically."""
+    return write_atomic(path, attach(content, info))
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to a temporary file beside `path`, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(attach(content, info))
+            out.write(data)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a model is for others to read
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are for others to read
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -1,16 +1,25 @@
 """antbee.edge: the device runtime (numpy, OpenCV and a TFLite interpreter; never TensorFlow)."""
 
-from antbee.edge.classifier import Classification, Classifier, ClassifierOptions
-from antbee.edge.errors import AntbeeError, ImageError, ModelError, UsageError
-from antbee.edge.preprocess import load_rgb
+from __future__ import annotations
 
-__all__ = [
-    "AntbeeError",
-    "Classification",
-    "Classifier",
-    "ClassifierOptions",
-    "ImageError",
-    "ModelError",
-    "UsageError",
-    "load_rgb",
-]
+import importlib
+
+# Loaded on first use (PEP 562), so `antbee-edge --help` and `import antbee.edge.errors` stay
+# free of numpy and OpenCV.
+_EXPORTS = {
+    "Classification": "antbee.edge.classifier",
+    "Classifier": "antbee.edge.classifier",
+    "ClassifierOptions": "antbee.edge.classifier",
+    "AntbeeError": "antbee.edge.errors",
+    "ImageError": "antbee.edge.errors",
+    "ModelError": "antbee.edge.errors",
+    "UsageError": "antbee.edge.errors",
+    "load_rgb": "antbee.edge.preprocess",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'antbee.edge' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -76,11 +76,14 @@ class Classifier:
         self.info = metadata.read(content, str(options.model))
         self.interpreter = make_interpreter(content, options.threads, options.runtime,
                                             options.reference_kernels, name=str(options.model))
-        info = self.info
-        self.input = tensors.input_spec(self.interpreter, info and info.mean, info and info.std)
+        info = self.info or metadata.ModelInfo(labels=())
+        self.input = tensors.input_spec(self.interpreter, info.mean, info.std)
+        if info.size is not None and tuple(info.size) != self.input.size:
+            raise ModelError(f"{options.model}: its metadata says input {info.size[0]}x{info.size[1]}, "
+                             f"but the input tensor is {self.input.size[0]}x{self.input.size[1]}")
         self.output = tensors.output_spec(self.interpreter)
         self.labels = self._labels(options)
-        self.resize = info.resize if info else "squash"  # plain models: the usual whole-frame resize
+        self.resize = info.resize or "squash"  # plain models: the usual whole-frame resize
         self._buffer = np.empty((*self.input.size, 3), np.uint8)
 
     def classify(self, rgb: np.ndarray) -> Classification:

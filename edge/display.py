@@ -21,6 +21,7 @@ class Status:
         self.shown, self.last = False, 0.0
 
     def show(self, result, stats) -> None:
+        """Redraw the status line for the latest result (at most every STATUS_INTERVAL_S)."""
         now = time.monotonic()
         # When stdout scrolls the same terminal the line is cleared for each result, so redraw it each time.
         if not self.enabled or (not self.shares_terminal and now - self.last < STATUS_INTERVAL_S):
@@ -32,6 +33,7 @@ class Status:
         self.shown, self.last = True, now
 
     def clear(self, force: bool = False) -> None:
+        """Erase the status line before other output; `force` even when stdout is elsewhere."""
         if self.shown and (force or self.shares_terminal):
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
@@ -39,6 +41,7 @@ class Status:
 
 
 def open_window(display: bool | None) -> bool:
+    """Open the display window if asked (or, when unset, if there is a display); whether it is open."""
     import cv2
 
     if display is None:

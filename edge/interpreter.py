@@ -55,7 +55,7 @@ def interpreter_module(runtime: str = "auto") -> tuple[str, Any]:
         except ImportError as exc:  # a wheel built for NumPy 1.x raises ImportError under NumPy 2
             problems.append(f"{name}: {exc} (install: {install})")
     if runtime == "auto":
-        raise ModelError("no TFLite interpreter found; install one: pip install ai-edge-litert")
+        raise ModelError("no TFLite interpreter could be loaded (" + "; ".join(problems) + ")")
     raise ModelError(f"runtime {runtime!r} cannot load: {problems[0]}")
 
 

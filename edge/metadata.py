@@ -36,14 +36,16 @@ except ImportError:  # a Python built without liblzma cannot open LZMA members a
 class ModelInfo:
     """What the device needs besides the weights: class labels and how to feed pixels.
 
-    The model takes (pixel - mean) / std of RGB pixels 0..255 after `resize` to `size`.
+    The model takes (pixel - mean) / std of RGB pixels 0..255 after `resize` to `size`. A model
+    that packs only a labels file states none of these (None): the runtime then uses its
+    defaults for plain models.
     """
 
     labels: tuple[str, ...]
-    size: tuple[int, int] = (224, 224)
-    resize: str = "crop"
-    mean: float = 0.0
-    std: float = 1.0
+    size: tuple[int, int] | None = None
+    resize: str | None = None
+    mean: float | None = None
+    std: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> str:
@@ -119,17 +121,23 @@ def _parse_info(text: str, name: str) -> ModelInfo:
         raw = json.loads(text)
         if raw.get("format") != FORMAT:
             raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT!r}")
-        size = tuple(int(v) for v in raw["size"])
+        size = None if raw.get("size") is None else tuple(int(v) for v in raw["size"])
         info = ModelInfo(
             labels=tuple(str(label) for label in raw["labels"]),
-            size=(size[0], size[1]),
-            resize=str(raw["resize"]),
-            mean=float(raw["mean"]),
-            std=float(raw["std"]),
+            size=None if size is None else (size[0], size[1]),
+            resize=_optional(raw, "resize", str),
+            mean=_optional(raw, "mean", float),
+            std=_optional(raw, "std", float),
             extra=dict(raw.get("extra") or {}),
         )
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise ModelError(f"{name}: malformed {INFO_NAME} ({exc})") from None
-    if not info.labels or info.std == 0 or min(info.size) < 1:
-        raise ModelError(f"{name}: malformed {INFO_NAME} (needs labels, a size and a non-zero std)")
+    if not info.labels or info.std == 0 or (info.size is not None and min(info.size) < 1):
+        raise ModelError(f"{name}: malformed {INFO_NAME} (needs labels, a positive size and a non-zero std)")
+    if (info.mean is None) != (info.std is None):
+        raise ModelError(f"{name}: malformed {INFO_NAME} (mean and std go together)")
     return info
+
+
+def _optional(raw: dict, key: str, kind):
+    return None if raw.get(key) is None else kind(raw[key])

@@ -42,8 +42,10 @@ def train_command(
     from antbee.train.report import print_summary
     from antbee.train.run import TrainOptions, train
 
-    options = TrainOptions(data, str(out), labels_from, test_size, seed, resize, backbone, weights, head, flip,
-                           epochs, patience, learning_rate, dropout, label_smoothing, cv, cv_repeats)
+    options = TrainOptions(data=data, out=str(out), labels_from=labels_from, test_size=test_size, seed=seed,
+                           resize=resize, backbone=backbone, weights=weights, head=head, flip=flip, epochs=epochs,
+                           patience=patience, learning_rate=learning_rate, dropout=dropout,
+                           label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats)
     console = Console(stderr=True)
     try:
         with rich_tracker(console) as (tracker, on_epoch):

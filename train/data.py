@@ -180,6 +180,8 @@ def make_split(data: str | Path, labels_from: str = "detect", test_size: float =
     if presplit:
         train = [e for e, part in zip(examples, parts) if part == "train"]
         test = [e for e, part in zip(examples, parts) if part == "test"]
+        skipped += [Skipped(e.source, "outside the train/ and val/ (or test/) folders")
+                    for e, part in zip(examples, parts) if part is None]
     else:
         train, test = stratified_split(examples, test_size, seed)
     _check_classes(data, classes, train)

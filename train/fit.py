@@ -63,19 +63,27 @@ def _fit_lbfgs(features, labels, groups, classes, options: HeadOptions) -> Fitte
 
     # The inverse regularisation C is chosen by 3-fold CV on the training images only, with
     # a flipped copy kept in the same fold as its original so it cannot leak into validation.
-    folds = min(3, int(np.bincount(labels).min()))
+    # Count source images (groups), not augmented copies, per class: folds split groups.
+    per_class = [len(np.unique(groups[labels == c])) for c in np.unique(labels)]
+    folds = min(3, min(per_class))
+    if folds < 2:  # too few images to choose C by CV: scikit-learn's default strength
+        model = LogisticRegression(max_iter=5000).fit(features, labels)
+        return _lbfgs_result(model, classes, {"C": [1.0], "cv_log_loss": [float("nan")], "best_C": 1.0})
     search = GridSearchCV(LogisticRegression(max_iter=5000), {"C": list(options.c_grid)},
                           cv=StratifiedGroupKFold(folds, shuffle=True, random_state=options.seed),
                           scoring="neg_log_loss")
     search.fit(features, labels, groups=groups)
-    model = search.best_estimator_
+    scores = search.cv_results_["mean_test_score"]
+    history = {"C": list(options.c_grid), "cv_log_loss": [float(-s) for s in scores],
+               "best_C": float(search.best_params_["C"])}
+    return _lbfgs_result(search.best_estimator_, classes, history)
+
+
+def _lbfgs_result(model, classes: int, history: dict) -> Fitted:
     kernel, bias = model.coef_.T, model.intercept_
     if classes == 2:  # one logit z for class 1; softmax([-z/2, z/2]) = sigmoid(z)
         kernel = np.concatenate([-kernel / 2, kernel / 2], axis=1)
         bias = np.array([-bias[0] / 2, bias[0] / 2])
-    scores = search.cv_results_["mean_test_score"]
-    history = {"C": list(options.c_grid), "cv_log_loss": [float(-s) for s in scores],
-               "best_C": float(search.best_params_["C"])}
     return Fitted(kernel.astype(np.float32), bias.astype(np.float32), history, 0)
 
 

@@ -83,6 +83,8 @@ def validate(options: TrainOptions) -> None:
         raise UsageError(f"--dropout {options.dropout}: expected a rate in [0, 1)")
     if options.cv == 1 or options.cv < 0 or options.cv_repeats < 1:
         raise UsageError(f"--cv {options.cv}: expected 0 (off) or at least 2 folds, and --cv-repeats >= 1")
+    if options.learning_rate <= 0 or not 0.0 <= options.label_smoothing < 1.0:
+        raise UsageError("--learning-rate must be positive and --label-smoothing in [0, 1)")
 
 
 def resolve_data(data: str | None) -> str:
@@ -137,13 +139,14 @@ def write_run(out: Path, model, split: datalib.Split, metrics: dict, history: di
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (staging / "history.json").write_text(json.dumps(history, indent=2))
         plots(staging)
+        # Models converted from the model.keras being replaced must not stay under deployable
+        # names (nor in antbee-bench's cache); they go first, so a crash cannot leave them beside it.
+        for stale in [*out.glob("model_*.tflite"), *out.glob("model_*.json"), *out.glob("bench/model_*")]:
+            stale.unlink()
         for name in RUN_FILES:
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    # Converted models of the replaced model.keras would otherwise stay under deployable names.
-    for stale in [*out.glob("model_*.tflite"), *out.glob("model_*.json")]:
-        stale.unlink()
 
 
 def config_of(options: TrainOptions, split: datalib.Split) -> dict:
@@ -189,6 +192,11 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
                "skipped": [asdict(s) for s in split.skipped], "duplicates": list(prepared.duplicates),
                "config": config_of(options, split)}
     if options.cv:
+        smallest = int(np.bincount(np.concatenate([prepared.train_y, prepared.test_y])).min())
+        if options.cv > smallest:
+            raise UsageError(f"--cv {options.cv}: the smallest class has only {smallest} images; "
+                             f"use at most that many folds")
+
         def head_factory():
             return build_models(backbone, len(split.classes), IMAGE_SIZE, options.dropout).head
 

@@ -36,3 +36,25 @@ def test_shipped_model_matches_its_conversion_report():
     assert total == report["n"] == 153
     assert correct / total == pytest.approx(report["tflite_accuracy"], abs=1e-9)
     assert correct >= 149  # the accuracy floor of issue 6
+
+
+@pytest.mark.shared
+def test_a_model_packing_only_labels_is_fed_like_a_plain_model(tmp_path):
+    """TFLite Support packs just labels.txt: that states no normalisation, so the plain-model defaults apply."""
+    import io
+    import zipfile as zf
+
+    google = SHARED / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+    labels = SHARED / "models" / "imagenet_labels.txt"
+    if not google.is_file():
+        pytest.skip(f"{google} not present")
+    packed = io.BytesIO()
+    with zf.ZipFile(packed, "w") as archive:
+        archive.writestr("labels.txt", labels.read_text())
+    model = tmp_path / "google_with_labels.tflite"
+    model.write_bytes(google.read_bytes() + packed.getvalue())
+    photo = load_rgb(REPO / "edge" / "samples" / "bee_1.jpg")
+    inside = Classifier(ClassifierOptions(model=model)).classify(photo)
+    outside = Classifier(ClassifierOptions(model=google, labels=labels)).classify(photo)
+    assert inside.top.label == outside.top.label == "bee"
+    assert inside.scores.tolist() == outside.scores.tolist()
