@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,8 +31,7 @@ def find_split(run_dir: Path, data: str | None) -> tuple[Split | None, str | Non
     if path.is_file():
         split = Split.load(path)
         if data is not None:
-            split = Split(data, split.classes, split.labels_from, split.presplit, split.train, split.test,
-                          split.skipped, split.resize)
+            split = replace(split, data=data)
         return split, None
     if data is None:
         return None, (f"accuracy, end-to-end over the test images and peak memory left out: no split.json in "
@@ -54,24 +54,6 @@ def read_test_images(split: Split, progress=None) -> TestImages:
     skipped = [f"{s.source}: {s.reason}" for s in images.skipped]
     return TestImages(images.pixels, images.labels, encoded, [e.source for e in images.kept], split.classes,
                       skipped)
-
-
-def keras_scores(model, pixels: np.ndarray) -> np.ndarray:
-    """Scores of the Keras model for every image (model.predict, batch 32, as antbee-train evaluates)."""
-    return np.asarray(model.predict(pixels.astype(np.float32), batch_size=32, verbose=0))
-
-
-def tflite_scores(path: str | Path, pixels: np.ndarray, progress=None) -> np.ndarray:
-    """Scores through the same Classifier the device uses (default threads)."""
-    from antbee.edge.classifier import Classifier, ClassifierOptions
-
-    classifier = Classifier(ClassifierOptions(model=Path(path)))
-    rows = []
-    for image in pixels:
-        rows.append(classifier.classify(image).scores)
-        if progress is not None:
-            progress()
-    return np.stack(rows)
 
 
 def accuracy(model: str, scores: np.ndarray, test: TestImages, keras_top: np.ndarray | None) -> Accuracy:

@@ -13,6 +13,7 @@ from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.machine import machine
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models, variant_file
 from antbee.benchmarks.results import Model, Report
+from antbee.convert.verify import keras_scores, tflite_scores
 from antbee.edge.errors import UsageError
 
 SMOKE_REPEATS, SMOKE_WARMUP, SMOKE_IMAGES = 10, 2, 8
@@ -133,12 +134,12 @@ def _accuracy(keras: Model | None, tflites: list[Model], test, tracker) -> list:
         from antbee.convert.tflite import load_keras_model
 
         step = tracker("Keras accuracy", 1)
-        scores = acc.keras_scores(load_keras_model(Path(keras.path)), test.pixels)
+        scores = keras_scores(load_keras_model(Path(keras.path)), test.pixels)
         keras_top = scores.argmax(1)
         rows.append(acc.accuracy(keras.name, scores, test, None))
         step()
     for model in tflites:
-        scores = acc.tflite_scores(model.path, test.pixels, tracker(f"{model.name} accuracy", len(test.pixels)))
+        scores = tflite_scores(model.path, test.pixels, progress=tracker(f"{model.name} accuracy", len(test.pixels)))
         rows.append(acc.accuracy(model.name, scores, test, keras_top))
     return rows
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from antbee.convert.quantization import VARIANTS, QuantizationConfig
-from antbee.convert.verify import Verification, verify
+from antbee.convert.verify import Verification, keras_scores, verify
 from antbee.edge.errors import UsageError
 from antbee.edge.metadata import ModelInfo
 from antbee.edge.preprocess import IMAGE_SIZE
@@ -107,8 +107,8 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     final = options.out or default_output(run, options.variant)
     candidate = write_model(content, info, final.with_name(f".{final.name}.verifying"))
     try:
-        keras_scores = model.predict(test.pixels.astype(np.float32), batch_size=32, verbose=0)
-        result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores, options.max_drop)
+        result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores(model, test.pixels),
+                        options.max_drop)
         target = final if result.passed else rejected_name(final)
         os.replace(candidate, target)
     finally:

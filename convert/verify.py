@@ -37,10 +37,20 @@ class Verification:
         return self.drop <= self.max_drop + 1e-9
 
 
-def tflite_scores(path: Path, pixels: np.ndarray, threads: int | None = None) -> np.ndarray:
+def tflite_scores(path: Path, pixels: np.ndarray, threads: int | None = None, progress=None) -> np.ndarray:
     """Scores of every image through the same Classifier the device uses."""
-    classifier = Classifier(ClassifierOptions(model=path, threads=threads))
-    return np.stack([classifier.classify(image).scores for image in pixels])
+    classifier = Classifier(ClassifierOptions(model=Path(path), threads=threads))
+    rows = []
+    for image in pixels:
+        rows.append(classifier.classify(image).scores)
+        if progress is not None:
+            progress()
+    return np.stack(rows)
+
+
+def keras_scores(model, pixels: np.ndarray) -> np.ndarray:
+    """Scores of the Keras model for every image (model.predict, batch 32, as antbee-train evaluates)."""
+    return np.asarray(model.predict(pixels.astype(np.float32), batch_size=32, verbose=0))
 
 
 def verify(path: Path, variant: str, pixels: np.ndarray, labels: np.ndarray, keras_scores: np.ndarray,

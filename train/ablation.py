@@ -34,8 +34,8 @@ def run_ablation(base: TrainOptions, folds: int, repeats: int) -> list[tuple[str
     from antbee.train.model import build_models
     from antbee.train.run import prepare_data, resolve_data
 
-    backbone = build_backbone(base.backbone, base.weights, IMAGE_SIZE)
     split = datalib.make_split(resolve_data(base.data), base.labels_from, base.test_size, base.seed)
+    backbone = build_backbone(base.backbone, base.weights, IMAGE_SIZE)
     cache = {}
     rows = []
     for name, change in VARIANTS:
