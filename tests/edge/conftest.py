@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
+import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 import pytest
-
-from antbee.edge.metadata import ModelInfo, attach
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared"
@@ -21,59 +19,15 @@ RED = (20, 30, 220)
 BLUE = (220, 30, 20)
 
 
-class TinyModels(NamedTuple):
-    """Paths of the session's tiny models."""
-
-    float32: Path
-    int8: Path
-    plain: Path  # the int8 model without packed labels or input contract
-    folder: Path
-
-
-def _keras_model():
-    import keras
-
-    inputs = keras.Input((SIZE, SIZE, 3), dtype="float32")
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    conv = keras.layers.Conv2D(4, 3, name="conv")
-    x = keras.layers.GlobalAveragePooling2D()(conv(x))
-    dense = keras.layers.Dense(2, name="dense")
-    outputs = keras.layers.Softmax()(dense(x))
-    model = keras.Model(inputs, outputs)
-    # Filter 0 averages the red channel, filter 1 the blue one (model input is RGB); the head
-    # scores 10 * (red - blue) for "ant" and the opposite for "bee": the decision follows the colour.
-    kernel = np.zeros((3, 3, 3, 4), np.float32)
-    kernel[:, :, 0, 0] = 1 / 9
-    kernel[:, :, 2, 1] = 1 / 9
-    conv.set_weights([kernel, np.zeros(4, np.float32)])
-    head = np.zeros((4, 2), np.float32)
-    head[0] = (10, -10)
-    head[1] = (-10, 10)
-    dense.set_weights([head, np.zeros(2, np.float32)])
-    return model
-
-
-def _calibration():
-    rng = np.random.default_rng(0)
-    for i in range(48):
-        if i % 2:
-            image = rng.integers(0, 256, (1, SIZE, SIZE, 3))
-        else:  # solid colours reach the extreme logits the test images produce
-            image = np.broadcast_to(rng.integers(0, 256, (1, 1, 1, 3)), (1, SIZE, SIZE, 3))
-        yield [image.astype(np.float32)]
-
-
-def _convert(saved_model: Path, int8: bool) -> bytes:
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    if int8:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _calibration
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
-        converter.inference_output_type = tf.uint8
-    return converter.convert()
+def _load_tiny_models():
+    # Shared with tests/reliability; loaded by path, since test folders cannot import each other.
+    name = "antbee_test_tiny_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / "tiny_models.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _check_decides_by_colour(path: Path) -> None:
@@ -87,22 +41,9 @@ def _check_decides_by_colour(path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> TinyModels:
+def tiny_models(tmp_path_factory):
     """A float32 and an int8 tiny model with labels ant/bee packed in, and a plain int8 one; checked by colour."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    folder = tmp_path_factory.mktemp("models")
-    saved = folder / "saved_model"
-    _keras_model().export(str(saved), verbose=False)
-    info = ModelInfo(labels=LABELS, size=(SIZE, SIZE), resize="crop", mean=0.0, std=1.0)
-    paths = {}
-    for name, int8 in (("float32", False), ("int8", True)):
-        content = _convert(saved, int8)
-        paths[name] = folder / f"tiny_{name}.tflite"
-        paths[name].write_bytes(attach(content, info))
-        if int8:
-            paths["plain"] = folder / "tiny_plain.tflite"
-            paths["plain"].write_bytes(content)
-    models = TinyModels(paths["float32"], paths["int8"], paths["plain"], folder)
+    models = _load_tiny_models().build_tiny_models(tmp_path_factory.mktemp("models"))
     _check_decides_by_colour(models.float32)
     _check_decides_by_colour(models.int8)
     return models
