@@ -29,7 +29,7 @@ def run_ablation(base: TrainOptions, folds: int, repeats: int) -> list[tuple[str
     from antbee.train import data as datalib
     from antbee.train.backbones import build_backbone
     from antbee.train.crossval import cross_validate
-    from antbee.train.fit import HeadOptions, fit_head
+    from antbee.train.fit import fit_head
     from antbee.train.metrics import classification_metrics
     from antbee.train.model import build_models
     from antbee.train.run import prepare_data, resolve_data
@@ -48,8 +48,7 @@ def run_ablation(base: TrainOptions, folds: int, repeats: int) -> list[tuple[str
         n = len(p.train_y)
         train_features = p.train_features if options.flip else p.train_features[:n]
         flips = len(train_features) // n
-        head = HeadOptions(options.head, options.epochs, options.patience, options.learning_rate,
-                           label_smoothing=options.label_smoothing, seed=options.seed)
+        head = options.head_options()
         fitted = fit_head(train_features, np.tile(p.train_y, flips), np.tile(np.arange(n), flips),
                           len(split.classes), head, head=models.head)
         predicted = (p.test_features @ fitted.kernel + fitted.bias).argmax(1)

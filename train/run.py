@@ -44,6 +44,13 @@ class TrainOptions:
     cv: int = 0
     cv_repeats: int = 3
 
+    def head_options(self):
+        """The part of these options that fitting the head uses."""
+        from antbee.train.fit import HeadOptions
+
+        return HeadOptions(self.head, self.epochs, self.patience, self.learning_rate,
+                           label_smoothing=self.label_smoothing, seed=self.seed)
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -162,7 +169,7 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
     from antbee.train import plots
     from antbee.train.backbones import build_backbone
     from antbee.train.crossval import cross_validate
-    from antbee.train.fit import HeadOptions, fit_head
+    from antbee.train.fit import fit_head
     from antbee.train.model import build_models
 
     validate(options)
@@ -176,8 +183,7 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
     if len(prepared.test_y) == 0:
         raise UsageError(f"{split.data}: no readable test images")
 
-    head_options = HeadOptions(options.head, options.epochs, options.patience, options.learning_rate,
-                               label_smoothing=options.label_smoothing, seed=options.seed)
+    head_options = options.head_options()
     n = len(prepared.train_y)
     flips = len(prepared.train_features) // n
     labels = np.tile(prepared.train_y, flips)
