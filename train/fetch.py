@@ -16,7 +16,11 @@ def cache_dir(kind: str) -> Path:
 
 
 def fetch(url: str, dest: Path, what: str, offline_hint: str) -> Path:
-    """Return `dest`, downloading `url` to it first if it is not there."""
+    """Return `dest`, downloading `url` to it first if it is not there.
+
+    Not keras.utils.get_file: that raises a bare Exception when offline, which could only be
+    caught by catching everything; urllib's URLError/OSError name the failure exactly.
+    """
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

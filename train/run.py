@@ -192,6 +192,8 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
                       head=models.head, on_epoch=on_epoch)
     models.head.get_layer("logits").set_weights([fitted.kernel, fitted.bias])
 
+    # The whole saved model, not the cached features, scores the test split: it proves the
+    # assembled model (normalisation, backbone, fitted head, softmax) is the one that was fitted.
     probabilities = models.full.predict(prepared.test_x.astype(np.float32), batch_size=32, verbose=0)
     metrics = classification_metrics(prepared.test_y, probabilities.argmax(1), split.classes)
     summary = {**asdict(metrics), "n_train": n, "n_val": fitted.n_val, "n_test": len(prepared.test_y),
