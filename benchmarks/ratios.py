@@ -60,7 +60,8 @@ def _latency_ratios(models, latency, overhead, statistic: str, suffix: str, chec
 
 
 def issue_checks(latency: Sequence[Latency], overhead: FrameOverhead | None) -> list[IssueCheck]:
-    """Issue 5's three checks at every thread count measured; a check that could not be measured is absent."""
+    """Issue 5's checks: the reference ratio per thread count, the Keras speedup best against best (and per
+    thread count, reported), the frame overhead; a check that could not be measured is absent."""
     found = medians(latency)
     threads = sorted({row.threads for row in latency})
     checks = []
@@ -71,13 +72,12 @@ def issue_checks(latency: Sequence[Latency], overhead: FrameOverhead | None) -> 
                 f"int8 vs Google's reference int8, {_threads(t)}",
                 f"{int8:.2f} ms vs {reference:.2f} ms = {int8 / reference:.2f}x",
                 f"<= {1 + REFERENCE_MARGIN:.2f}x", int8 / reference <= 1 + REFERENCE_MARGIN))
-    fastest = {name: min(((ms, t) for (model, call, t), ms in found.items() if (model, call) == (name, kind)),
-                         default=None) for name, kind in (("int8", INVOKE), (KERAS, COMPILED))}
-    if fastest["int8"] and fastest[KERAS]:
+    best_int8, best_keras = _fastest(found, "int8", INVOKE), _fastest(found, KERAS, COMPILED)
+    if best_int8 and best_keras:
         # Each deployed at its own best thread count: what a user choosing either gets. TensorFlow
         # runs this batch-1 model slower on 2 threads than on 1 here, XNNPACK faster, so the
         # same-thread-count ratios below straddle it.
-        (int8, int8_t), (compiled, keras_t) = fastest["int8"], fastest[KERAS]
+        (int8, int8_t), (compiled, keras_t) = best_int8, best_keras
         checks.append(IssueCheck(
             f"int8 speedup over the compiled Keras call, each at its fastest thread count "
             f"(int8 {_threads(int8_t)}, Keras {_threads(keras_t)})",
@@ -129,6 +129,11 @@ def sentences(models: Sequence[Model], latency: Sequence[Latency], accuracy: Seq
             parts.append(f"{100 * (scores[model.name] - scores[KERAS]):+.1f} pp accuracy")
         out.append(f"{model.name} is " + "; ".join(parts) + ".")
     return out
+
+
+def _fastest(found: dict[tuple[str, str, int], float], model: str, call: str) -> tuple[float, int] | None:
+    """(milliseconds, threads) of the model's fastest thread count for this call, or None if unmeasured."""
+    return min(((ms, t) for (m, c, t), ms in found.items() if (m, c) == (model, call)), default=None)
 
 
 def _threads(t: int) -> str:
