@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from antbee.benchmarks.results import Accuracy
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.edge.preprocess import IMAGE_SIZE
 from antbee.train.data import DataSource, Split, make_split, read_images
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 # Latency ratios come from one run, so the machine's speed cancels out, and the check takes them
 # from minima (see ratios.ratios), which two full runs here reproduced within 3% at 1 thread and

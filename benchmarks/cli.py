@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_mar
 
 def parse_threads(text: str) -> tuple[int, ...]:
     """`1,2,4` -> (1, 2, 4); anything else is a UsageError naming the flag."""
-    from antbee.edge.errors import UsageError
+    from antbee.common.errors import UsageError
 
     try:
         counts = tuple(int(part) for part in text.split(",") if part.strip())
@@ -52,7 +52,7 @@ def bench_command(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from rich.console import Console
 
-    from antbee.edge.errors import AntbeeError
+    from antbee.common.errors import AntbeeError
 
     console = Console(stderr=True)
     try:

@@ -7,23 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antbee.benchmarks.results import KERAS, REFERENCE, Model
-from antbee.edge.errors import AntbeeError
+from antbee.common.errors import AntbeeError
+from antbee.common.runs import KERAS_MODEL, VARIANTS, model_file
 
-VARIANTS = ("float32", "float16", "dynamic", "int8")  # the order of the report's rows
 REFERENCE_NAME = "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 # ../shared beside the checkout, where every developer and CI have Google's int8 MobileNetV2; relative
 # to the working folder (the checkout), since an installed package does not sit beside it.
 DEFAULT_REFERENCE = Path("..") / "shared" / "models" / REFERENCE_NAME
 
 
-def variant_file(folder: Path, variant: str, rejected: bool = False) -> Path:
-    """`model_<variant>.tflite` (or its `.rejected` twin) in `folder`, antbee-convert's naming."""
-    return folder / f"model_{variant}{'.rejected' if rejected else ''}.tflite"
-
-
 def keras_model(run_dir: Path) -> Model | None:
     """The run's model.keras, or None when the folder has none."""
-    path = run_dir / "model.keras"
+    path = run_dir / KERAS_MODEL
     return Model(KERAS, str(path), path.stat().st_size, "run folder") if path.is_file() else None
 
 
@@ -52,7 +47,7 @@ def tflite_models(run_dir: Path, cache: Path, can_convert: bool, convert: Callab
                 continue
             found = Model(variant, str(path), path.stat().st_size, "converted by antbee-bench", passed)
         if found is None:
-            notes.append(f"{variant} left out: no {variant_file(run_dir, variant).name} in {run_dir} and no "
+            notes.append(f"{variant} left out: no {model_file(run_dir, variant).name} in {run_dir} and no "
                          "model.keras with split.json to convert it from")
             continue
         models.append(found)
@@ -67,7 +62,7 @@ def tflite_models(run_dir: Path, cache: Path, can_convert: bool, convert: Callab
 
 def _find(folder: Path, variant: str, origin: str) -> Model | None:
     for rejected in (False, True):
-        path = variant_file(folder, variant, rejected)
+        path = model_file(folder, variant, rejected)
         if path.is_file():
             passed = False if rejected else _gate(path)
             where = f"{origin}, rejected by antbee-convert's gate" if rejected else origin

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antbee.benchmarks.report import publish
+from antbee.common.files import publish
 from antbee.benchmarks.results import Report
 
 LATENCY_PNG, SIZE_PNG, CONFUSION_PNG = "latency.png", "size_vs_accuracy.png", "confusion_matrices.png"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from antbee.benchmarks.ratios import sentences
 from antbee.benchmarks.results import Report
+from antbee.common.files import write_atomic
 
 METHOD = (
     "TFLite latency is the bare interpreter: `set_input` + `invoke()` of one already-prepared 224x224 test image "
@@ -107,29 +106,7 @@ def markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def publish(temporary: str | Path, path: Path) -> Path:
-    """Rename a finished temporary file into place, readable as a plain open() would have made it."""
-    umask = os.umask(0)  # mkstemp creates files 0600; reports are meant to be shared
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)
-    return path
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write via a temporary file in the same folder renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        publish(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
-
-
 def write_report(report: Report, folder: Path) -> tuple[Path, Path]:
     """Write report.json (every number) and report.md into `folder`."""
     data = json.dumps(asdict(report), indent=1)
-    return write_text(folder / "report.json", data + "\n"), write_text(folder / "report.md", markdown(report))
+    return write_atomic(folder / "report.json", data + "\n"), write_atomic(folder / "report.md", markdown(report))

@@ -11,10 +11,11 @@ from antbee.benchmarks import accuracy as acc
 from antbee.benchmarks.endtoend import camera_frame, end_to_end, frame_overhead
 from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.machine import machine
-from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models, variant_file
+from antbee.common.runs import model_file
+from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
 from antbee.benchmarks.results import Model, Report
 from antbee.convert.verify import keras_scores, tflite_scores
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 SMOKE_REPEATS, SMOKE_WARMUP, SMOKE_IMAGES = 10, 2, 8
 
@@ -76,7 +77,7 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
     def convert(variant: str) -> tuple[Path, bool]:
         from antbee.convert.run import ConvertOptions, convert_run
 
-        result = convert_run(ConvertOptions(model=run_dir, variant=variant, out=variant_file(out, variant),
+        result = convert_run(ConvertOptions(model=run_dir, variant=variant, out=model_file(out, variant),
                                             max_drop=options.max_drop), tracker)
         return result.path, result.verification.passed
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from antbee.edge.errors import AntbeeError
+from antbee.common.errors import AntbeeError
 
 TIMEOUT_S = 1800  # a full Keras latency run takes a few minutes here; an hour would mean a hung process
 

@@ -28,7 +28,7 @@ def convert_command(
     """Convert a trained model to TFLite, verify it against Keras on the test split, and gate on the drop."""
     from rich.console import Console
 
-    from antbee.edge.errors import AntbeeError, UsageError
+    from antbee.common.errors import AntbeeError, UsageError
 
     console = Console(stderr=True)
     chosen = [name for name, flag in (("int8", int8), ("float16", float16), ("dynamic", dynamic),

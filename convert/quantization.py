@@ -7,9 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VARIANTS = ("int8", "float16", "dynamic", "float32")
-
-
 @dataclass(frozen=True)
 class QuantizationConfig:
     """How to set up a TFLiteConverter for one variant."""

@@ -9,20 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from antbee.convert.quantization import VARIANTS, QuantizationConfig
+from antbee.convert.quantization import QuantizationConfig
 from antbee.convert.verify import Verification, keras_scores, verify
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
+from antbee.common.files import write_atomic
+from antbee.common.runs import KERAS_MODEL, RUN_DIR, SPLIT, VARIANTS, model_file, rejected_twin, report_file
 from antbee.edge.metadata import ModelInfo
 from antbee.edge.preprocess import IMAGE_SIZE
-
-DEFAULT_RUN = Path("artifacts")
-
 
 @dataclass(frozen=True)
 class ConvertOptions:
     """What to convert and how; antbee-convert's flags map onto these fields."""
 
-    model: Path = DEFAULT_RUN
+    model: Path = RUN_DIR
     variant: str = "int8"
     out: Path | None = None
     calibration: int = 200
@@ -42,20 +41,10 @@ class ConvertResult:
 def resolve_run(model: Path) -> tuple[Path, Path]:
     """(model.keras, run folder) for a run folder or a .keras file inside one."""
     if model.is_dir():
-        return model / "model.keras", model
+        return model / KERAS_MODEL, model
     if model.suffix != ".keras":
         raise UsageError(f"{model}: expected a .keras file or a run folder written by antbee-train")
     return model, model.parent
-
-
-def default_output(run: Path, variant: str) -> Path:
-    """`<run>/model_<variant>.tflite`."""
-    return run / f"model_{variant}.tflite"
-
-
-def rejected_name(path: Path) -> Path:
-    """Where a model that failed verification is kept: `model_int8.rejected.tflite`."""
-    return path.with_name(f"{path.stem}.rejected{path.suffix}")
 
 
 def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -73,7 +62,7 @@ def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     """Convert, write under a temporary name, verify on the test split, then rename to the final or rejected name."""
-    from antbee.convert.tflite import convert, load_keras_model, write_atomic, write_model
+    from antbee.convert.tflite import convert, load_keras_model, write_model
     from antbee.train.data import DataSource, Split, read_images
 
     if options.variant not in VARIANTS:
@@ -82,7 +71,7 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
         raise UsageError("--calibration must be at least 1 and --max-drop at least 0")
     tracker = tracker or (lambda description, total: None)
     keras_path, run = resolve_run(options.model)
-    split = Split.load(run / "split.json")
+    split = Split.load(run / SPLIT)
     if not Path(split.data).exists():
         raise UsageError(f"{split.data}: the run's data is gone; conversion needs its training and test images")
     model = load_keras_model(keras_path)
@@ -104,16 +93,16 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     content = convert(model, config)
     info = ModelInfo(labels=split.classes, size=IMAGE_SIZE, resize=split.resize, mean=0.0, std=1.0,
                      extra={"variant": options.variant, "source": str(keras_path)})
-    final = options.out or default_output(run, options.variant)
+    final = options.out or model_file(run, options.variant)
     candidate = write_model(content, info, final.with_name(f".{final.name}.verifying"))
     try:
         result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores(model, test.pixels),
                         options.max_drop)
-        target = final if result.passed else rejected_name(final)
+        target = final if result.passed else rejected_twin(final)
         os.replace(candidate, target)
     finally:
         candidate.unlink(missing_ok=True)
-    report = write_atomic(target.with_suffix(".json"), json.dumps(
+    report = write_atomic(report_file(target), json.dumps(
         {**asdict(result), "drop": result.drop, "passed": result.passed, "model": str(target),
          "calibration": options.calibration if options.variant == "int8" else None}, indent=2).encode())
     return ConvertResult(target, report, result)

@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 
 from antbee.convert.quantization import QuantizationConfig
-from antbee.edge.errors import ModelError, UsageError
+from antbee.common.errors import ModelError, UsageError
+from antbee.common.files import write_atomic
 from antbee.edge.metadata import ModelInfo, attach
 
 
@@ -44,20 +45,3 @@ def convert(model, config: QuantizationConfig) -> bytes:
 def write_model(content: bytes, info: ModelInfo, path: Path) -> Path:
     """Write the model with its metadata packed in, atomically."""
     return write_atomic(path, attach(content, info))
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are for others to read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

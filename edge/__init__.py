@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import importlib
 
-# Loaded on first use (PEP 562), so `antbee-edge --help` and `import antbee.edge.errors` stay
+# Loaded on first use (PEP 562), so `antbee-edge --help` and `import antbee.edge` stay
 # free of numpy and OpenCV.
 _EXPORTS = {
     "Classification": "antbee.edge.classifier",
     "Classifier": "antbee.edge.classifier",
     "ClassifierOptions": "antbee.edge.classifier",
-    "AntbeeError": "antbee.edge.errors",
-    "ImageError": "antbee.edge.errors",
-    "ModelError": "antbee.edge.errors",
-    "UsageError": "antbee.edge.errors",
+    "AntbeeError": "antbee.common.errors",
+    "ImageError": "antbee.common.errors",
+    "ModelError": "antbee.common.errors",
+    "UsageError": "antbee.common.errors",
     "load_rgb": "antbee.edge.preprocess",
 }
 __all__ = sorted(_EXPORTS)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from antbee.edge import metadata, tensors
-from antbee.edge.errors import ModelError, UsageError
+from antbee.common.errors import ModelError, UsageError
 from antbee.edge.interpreter import check_model_file, make_interpreter
 from antbee.edge.preprocess import prepare
 

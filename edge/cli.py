@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from antbee.edge.errors import AntbeeError
+from antbee.common.errors import AntbeeError
 from antbee.edge.display import Status, open_window, show
 from antbee.edge.output import format_human, format_json, printable
 

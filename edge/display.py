@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 WINDOW = "antbee-edge"
 QUIT_KEYS = (ord("q"), 27)  # q or Esc in the display window

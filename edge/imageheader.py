@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import struct
 
-from antbee.edge.errors import ImageError
+from antbee.common.errors import ImageError
 
 
 def sniff(data: bytes, name: str) -> tuple[str, int, int]:

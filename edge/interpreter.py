@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from antbee.edge.errors import ModelError, UsageError
+from antbee.common.errors import ModelError, UsageError
 
 # Preference order for `auto`: LiteRT is the maintained successor; tflite-runtime is what
 # older Raspberry Pi images have; full TensorFlow is a last resort on a workstation.

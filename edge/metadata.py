@@ -14,7 +14,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from antbee.edge.errors import ModelError, UsageError
+from antbee.common.errors import ModelError, UsageError
 
 INFO_NAME = "antbee.json"
 LABELS_NAME = "labels.txt"

@@ -16,7 +16,7 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from antbee.edge.errors import ImageError, UsageError  # noqa: E402
+from antbee.common.errors import ImageError, UsageError  # noqa: E402
 from antbee.edge.imageheader import jpeg_truncated, sniff  # noqa: E402
 
 IMAGE_SIZE = (224, 224)  # (height, width)

@@ -13,13 +13,12 @@ from typing import Any, NamedTuple
 import cv2
 
 from antbee.edge.classifier import Classification, Classifier
-from antbee.edge.errors import ImageError, ModelError, UsageError
+from antbee.common.errors import ImageError, ModelError, UsageError
+from antbee.common.runs import RUN_DIR, newest_model
 from antbee.edge.preprocess import load_bgr
 from antbee.edge.sources import (PI_MODEL_FILE, PICAM, RETRY_SLEEP_S, Frame, Unreadable, opencv_frames, parse_camera,
                                  picamera_frames, video_capture)
 
-RUN_DIR = Path("artifacts")
-REJECTED_MARK = ".rejected"
 PACKAGE = "antbee.edge"
 PACKAGED_MODEL = "models/antbee_int8.tflite"
 
@@ -113,10 +112,9 @@ class Stats:
 
 def default_model(run_dir: Path = RUN_DIR) -> Path:
     """The model antbee-convert wrote last in `run_dir`, else the one shipped in the package."""
-    candidates = [path for path in run_dir.glob("*.tflite")
-                  if REJECTED_MARK not in path.name and path.is_file()] if run_dir.is_dir() else []
-    if candidates:
-        return max(candidates, key=lambda path: path.stat().st_mtime)
+    newest = newest_model(run_dir)
+    if newest is not None:
+        return newest
     resource = resources.files(PACKAGE).joinpath(PACKAGED_MODEL)
     if resource.is_file():
         return Path(os.fspath(resource))  # installed as a plain folder, so this is a real file

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from antbee.edge.errors import AntbeeError, UsageError
+from antbee.common.errors import AntbeeError, UsageError
 from antbee.edge.preprocess import IMAGE_SUFFIXES
 
 # Folder walking and globs pick files by suffix; GIF decodes in most OpenCV builds, and a

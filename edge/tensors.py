@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from antbee.edge.errors import ModelError
+from antbee.common.errors import ModelError
 
 
 class InputSpec(NamedTuple):

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.train.fetch import cache_dir, fetch
 
 WEIGHTS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"

@@ -37,7 +37,7 @@ def train_command(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from rich.console import Console
 
-    from antbee.edge.errors import AntbeeError
+    from antbee.common.errors import AntbeeError
     from antbee.train.progress import rich_tracker
     from antbee.train.report import print_summary
     from antbee.train.run import TrainOptions, train

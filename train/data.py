@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from antbee.edge.errors import ImageError, UsageError
+from antbee.common.errors import ImageError, UsageError
 from antbee.edge.preprocess import IMAGE_SUFFIXES, MAX_FILE_BYTES
 
 SPLIT_DIRS = {"train": "train", "training": "train", "val": "test", "valid": "test",

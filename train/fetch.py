@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 
 def cache_dir(kind: str) -> Path:

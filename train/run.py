@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.edge.preprocess import IMAGE_SIZE, RESIZE_MODES
 from antbee.train import data as datalib
 from antbee.train.fetch import cache_dir, fetch

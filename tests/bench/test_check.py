@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from antbee.benchmarks import check
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 
 def _report(speedup=8.0, size=3.5, versus_reference=1.0, overhead=1.2, accuracy=0.95, agreement=1.0):

@@ -10,7 +10,7 @@ import pytest
 
 from antbee.edge import runner
 from antbee.edge.classifier import Classifier, ClassifierOptions
-from antbee.edge.errors import ModelError, UsageError
+from antbee.common.errors import ModelError, UsageError
 from antbee.edge.runner import EdgeOptions, Result, Stats, classify_file, classify_frame, default_model
 from antbee.edge.sources import Frame, Unreadable
 

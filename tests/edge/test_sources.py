@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.edge.sources import (Frame, StreamError, Unreadable, capture_frames, expand_inputs, is_raspberry_pi,
                                  open_capture, opencv_frames, parse_camera, picamera_frames)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from antbee.edge.classifier import Classifier, ClassifierOptions
-from antbee.edge.errors import AntbeeError
+from antbee.common.errors import AntbeeError
 
 LOADED, MODEL_ERROR, OTHER = 0, 3, 4
 

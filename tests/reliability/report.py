@@ -35,7 +35,7 @@ def _load(name: str, file: str):
 
 
 def _outcome(call) -> str:
-    from antbee.edge.errors import AntbeeError
+    from antbee.common.errors import AntbeeError
 
     try:
         call()
@@ -71,7 +71,7 @@ def images(corpus, tmp: Path, models, rows: list) -> None:
     os.symlink("self.jpg", folder / "self.jpg")
     bomb = corpus.png_bomb(tmp / "bomb.png")
     run = corpus.measured_run([sys.executable, "-c", "import sys, cv2\nfrom antbee.edge.preprocess import "
-                               "preprocess\nfrom antbee.edge.errors import ImageError\ntry:\n print('decoded', "
+                               "preprocess\nfrom antbee.common.errors import ImageError\ntry:\n print('decoded', "
                                "preprocess(sys.argv[1]).shape)\nexcept ImageError as e:\n print('ImageError')",
                                str(bomb)])
     kinds[f"20000x20000 PNG ({bomb.stat().st_size // 1024} KB file, decompression bomb)"].append(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from antbee.edge.errors import ImageError, UsageError
+from antbee.common.errors import ImageError, UsageError
 from antbee.train import data as datalib
 from antbee.train.data import DataSource, Example, make_split, read_images
 

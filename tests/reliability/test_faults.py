@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from antbee.edge import runner
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.edge.runner import EdgeOptions, classify_frame, open_frames
 from antbee.edge.sources import StreamError
 

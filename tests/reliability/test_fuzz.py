@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from antbee.edge import metadata
-from antbee.edge.errors import AntbeeError, ModelError
+from antbee.common.errors import AntbeeError, ModelError
 from antbee.edge.preprocess import load_bgr, prepare, preprocess
 
 EXAMPLES = {"arbitrary image bytes": 3000, "mutated JPEG/PNG/GIF/WebP/TIFF/BMP": 5000, "arrays into prepare()": 3000,

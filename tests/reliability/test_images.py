@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from antbee.edge import preprocess as pre
-from antbee.edge.errors import ImageError
+from antbee.common.errors import ImageError
 from antbee.edge.imageheader import sniff
 from antbee.edge.preprocess import load_bgr, load_rgb, prepare, preprocess
 
@@ -139,7 +139,7 @@ BOMB_DECODE = """
 import sys
 import cv2  # loaded before antbee: OpenCV's own pixel limit is then not in force, ours must be
 from antbee.edge.preprocess import preprocess
-from antbee.edge.errors import ImageError
+from antbee.common.errors import ImageError
 try:
     print("decoded", preprocess(sys.argv[1]).shape)
 except ImageError as exc:

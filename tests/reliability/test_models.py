@@ -12,7 +12,7 @@ import pytest
 
 from antbee.edge import interpreter as interp
 from antbee.edge.classifier import Classifier, ClassifierOptions
-from antbee.edge.errors import ModelError
+from antbee.common.errors import ModelError
 
 FLIPS_IN_TESTS = 2 * 30  # two workers in parallel; report.py runs more
 

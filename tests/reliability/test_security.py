@@ -58,7 +58,7 @@ def test_a_keras_file_that_needs_unsafe_deserialisation_is_refused(tmp_path):
     import keras
 
     from antbee.convert.tflite import load_keras_model
-    from antbee.edge.errors import ModelError
+    from antbee.common.errors import ModelError
 
     marker = tmp_path / "pwned"
     inputs = keras.Input((4,))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.train.cli import app
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 from antbee.train.data import DataSource, filename_label, make_split
 
 

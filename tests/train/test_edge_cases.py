@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from antbee.edge.errors import UsageError
+from antbee.common.errors import UsageError
 
 
 def test_images_outside_train_and_val_are_listed_as_skipped(syn, tmp_path):

@@ -1,0 +1,1 @@
+"""antbee.common: what every part shares (errors, the run folder, atomic writes); standard library only."""
