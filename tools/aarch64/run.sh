@@ -11,7 +11,7 @@ case "${ANTBEE_AARCH64_RUNTIME:-litert}" in
   *) echo "run.sh: ANTBEE_AARCH64_RUNTIME must be litert or tflite" >&2; exit 2 ;;
 esac
 [ -e "$DIR/sysroot/.done" ] && [ -e "$SITE/.done" ] || {
-  echo "run.sh: no aarch64 environment in $DIR: run benchmarks/aarch64/build_env.sh first" >&2; exit 2; }
+  echo "run.sh: no aarch64 environment in $DIR: run tools/aarch64/build_env.sh first" >&2; exit 2; }
 # -E sets the guest's environment only; the host's PYTHONHOME/PYTHONPATH must not leak into the guest.
 CMD=(env -u PYTHONHOME -u PYTHONPATH "${ANTBEE_QEMU:-qemu-aarch64}" -cpu "${ANTBEE_AARCH64_CPU:-cortex-a72}"
      -L "$DIR/sysroot" -E PYTHONPATH="$SITE" -E PYTHONNOUSERSITE=1 "$DIR/sysroot/usr/bin/python3.11" "$@")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds an arm64 (Raspberry Pi) Python 3.11 sysroot + aarch64 wheel folders for running antbee under qemu-user.
-# Usage: benchmarks/aarch64/build_env.sh [PROJECT_DIR]   (cache: ${ANTBEE_AARCH64_DIR:-$HOME/.cache/antbee-aarch64})
+# Usage: tools/aarch64/build_env.sh [PROJECT_DIR]   (cache: ${ANTBEE_AARCH64_DIR:-$HOME/.cache/antbee-aarch64})
 # Idempotent: finished steps leave a stamp file and are skipped; delete the cache dir (or a stamp) to redo.
 set -euo pipefail
 
@@ -12,10 +12,10 @@ SUITE=bookworm   # Debian 12 = Raspberry Pi OS 12, whose Python is 3.11 and glib
 mkdir -p "$DIR"
 log() { echo "[build_env] $*"; }
 
-# 1. qemu-user on the host (the only change to the host; its apt configuration is left alone).
+# 1. qemu-user on the host. This script never installs system packages: .ci/run does that for CI.
 if ! command -v qemu-aarch64 >/dev/null; then
-  log "installing qemu-user with apt-get"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user
+  echo "build_env.sh: qemu-aarch64 not found: install qemu-user (Debian: apt-get install qemu-user)" >&2
+  exit 1
 fi
 log "qemu: $(qemu-aarch64 --version | head -1)"
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks that antbee-edge --json gives the x86 labels on an emulated Raspberry Pi 4 (aarch64) with litert and tflite-runtime.
-# Usage: benchmarks/aarch64/check.sh   (ANTBEE_X86_PYTHON: a python with antbee installed, default python3;
+# Usage: tools/aarch64/check.sh   (ANTBEE_X86_PYTHON: a python with antbee installed, default python3;
 #        cache as for build_env.sh). Exits 0 if every label matches, 1 on a mismatch or failure,
-#        77 if this machine cannot emulate (no qemu-aarch64 and no way to install it, or no root / unshare -m).
+#        77 if this machine cannot emulate (no root, no unshare -m, no qemu-aarch64, or no apt-get/dpkg and
+#        Debian keyring to fetch the arm64 sysroot). It installs nothing on the host: .ci/run installs qemu-user.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="${ANTBEE_X86_PYTHON:-python3}"
@@ -15,11 +16,10 @@ SECONDS=0
 # What emulation needs: root + unshare -m (run.sh's fake Pi 4 /proc/cpuinfo for litert), and qemu-aarch64.
 [ "$(id -u)" = 0 ] || skip "not root (run.sh needs root for unshare -m)"
 unshare -m true 2>/dev/null || skip "unshare -m does not work here"
-if ! command -v qemu-aarch64 >/dev/null; then
-  command -v apt-get >/dev/null || skip "no qemu-aarch64 and no apt-get to install qemu-user"
-  log "installing qemu-user with apt-get"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; } >&2 \
-    || skip "apt-get install qemu-user failed"
+command -v qemu-aarch64 >/dev/null || skip "qemu-aarch64 not found (install qemu-user; .ci/run does as root)"
+if [ ! -e "$DIR/sysroot/.done" ]; then  # build_env.sh fetches Debian's arm64 packages with a private apt state
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null || skip "no apt-get/dpkg to fetch the arm64 sysroot"
+  [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "no Debian archive keyring (debian-archive-keyring)"
 fi
 "$PY" -c 'import antbee.edge' 2>/dev/null || { echo "[check] $PY cannot import antbee.edge (set ANTBEE_X86_PYTHON)" >&2; exit 1; }
 
