@@ -11,6 +11,7 @@ import typer
 
 from antbee.common.command import Verbose, fail, new_app, printable, run
 from antbee.common.errors import AntbeeError
+from antbee.common.runs import RUN_DIR
 from antbee.edge.display import Status, open_window, show
 from antbee.edge.output import format_human, format_json
 
@@ -27,7 +28,7 @@ def edge(
         metavar="INPUTS", help="Image files, folders (searched recursively) or globs.", show_default=False)] = None,
     model: Annotated[Path | None, typer.Option(
         metavar="FILE.tflite",
-        help="The .tflite model. Default: the newest artifacts/*.tflite, else the packaged model.")] = None,
+        help=f"The .tflite model. Default: the newest {RUN_DIR}/*.tflite, else the packaged model.")] = None,
     labels: Annotated[Path | None, typer.Option(
         metavar="FILE", help="A labels file (one per line) instead of the labels inside the model.")] = None,
     camera: Annotated[str | None, typer.Option(

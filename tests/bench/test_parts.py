@@ -48,7 +48,7 @@ def test_thread_counts_are_capped_at_the_cores():
 
 def test_edge_memory_process_reports_its_peak_rss(smoke_run):
     from antbee.benchmarks.memory import peak_memory
-    from antbee.train.data import Split
+    from antbee.common.runs import Split
 
     split = Split.load(smoke_run.run_dir / "split.json")
     model = smoke_run.out / "model_int8.tflite"  # converted by the smoke run

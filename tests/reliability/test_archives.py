@@ -15,7 +15,8 @@ import pytest
 
 from antbee.common.errors import ImageError, UsageError
 from antbee.train import data as datalib
-from antbee.train.data import DataSource, Example, make_split, read_images
+from antbee.common.runs import Example
+from antbee.train.data import DataSource, make_split, read_images
 
 
 def _png(corpus, colour=(200, 30, 30)) -> bytes:

@@ -58,7 +58,8 @@ def test_each_corpus_image_decodes_correctly_or_raises_image_error(case, corpus,
 
 
 def test_exif_orientation_is_applied_and_the_training_reader_sees_the_same_pixels(corpus, tmp_path):
-    from antbee.train.data import DataSource, Example, read_images
+    from antbee.common.runs import Example
+    from antbee.train.data import DataSource, read_images
 
     data = corpus.exif_rotated_jpeg(6, height=30, width=40)
     (tmp_path / "a").mkdir()
