@@ -82,10 +82,10 @@ def bench_command(
 
 
 def summary(report, written: list[Path]) -> list[str]:
-    """What the run wrote, issue 5's checks and what was left out, as lines for stdout."""
+    """What the run wrote, the acceptance checks and what was left out, as lines for stdout."""
     lines = [f"wrote {', '.join(str(p) for p in written)}"]
     verdicts = {True: "yes", False: "NO", None: "--"}
-    lines += [f"  {verdicts[c.passed]:<3} {c.name}: {c.measured} (target {c.target})" for c in report.issue_checks]
+    lines += [f"  {verdicts[c.passed]:<3} {c.name}: {c.measured} (target {c.target})" for c in report.acceptance_checks]
     lines += [f"  note: {note}" for note in report.notes]
     return lines
 

@@ -164,7 +164,8 @@ def _memory(keras, deployed, split, test, options: BenchOptions, tracker, notes:
 
 
 def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes) -> Report:
-    from antbee.benchmarks.ratios import issue_checks, ratios
+    from antbee.benchmarks.acceptance import acceptance_checks
+    from antbee.benchmarks.ratios import ratios
 
     models = [*([keras] if keras else []), *tflites, *([reference] if reference else [])]
     for model in tflites:
@@ -179,7 +180,7 @@ def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, o
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(options.run_dir), options=plain,
         machine=facts, models=tuple(models), accuracy=tuple(accuracy),
         latency=tuple(latency), end_to_end=tuple(e2e), frame_overhead=overhead, memory=tuple(memory),
-        ratios=tuple(ratios(models, latency, overhead)), issue_checks=tuple(issue_checks(latency, overhead)),
+        ratios=tuple(ratios(models, latency, overhead)), acceptance_checks=tuple(acceptance_checks(latency, overhead)),
         notes=tuple(notes))
 
 
