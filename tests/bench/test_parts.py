@@ -48,9 +48,9 @@ def test_thread_counts_are_capped_at_the_cores():
 
 def test_edge_memory_process_reports_its_peak_rss(smoke_run):
     from antbee.benchmarks.memory import peak_memory
-    from antbee.common.runs import Split
+    from antbee.common.runs import load_split
 
-    split = Split.load(smoke_run.run_dir / "split.json")
+    split = load_split(smoke_run.run_dir)
     model = smoke_run.out / "model_int8.tflite"  # converted by the smoke run
     memory = peak_memory("edge", model, split.data, [e.source for e in split.test], split.resize, "edge")
     assert memory.images == len(split.test)

@@ -23,6 +23,9 @@ import cv2
 import numpy as np
 import pytest
 
+import corpus
+import synthetic
+
 TRAIN = [sys.executable, "-c", "from antbee.train.cli import main; main()"]
 CONVERT = [sys.executable, "-c", "from antbee.convert.cli import main; main()"]
 TRAIN_ARGS = ["--backbone", "mobilenet_v2:0.35", "--weights", "none", "--test-size", "0.3"]
@@ -70,9 +73,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def good_run(tmp_path_factory, corpus) -> Run:
+def good_run(tmp_path_factory) -> Run:
     root = tmp_path_factory.mktemp("interrupt")
-    corpus.write_dataset(root / "data", per_class=10)
+    synthetic.write_dataset(root / "data", per_class=10)
     return Run(root)
 
 
