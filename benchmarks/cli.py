@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from antbee.common.command import Verbose, new_app, require_workstation, run, user_errors
+from antbee.common.command import Verbose, new_app, run, workstation
 from antbee.common.runs import KERAS_MODEL, RUN_DIR, SPLIT
 
 PROG = "antbee-bench"
@@ -55,21 +55,16 @@ def bench_command(
     verbose: Verbose = False,
 ) -> None:
     """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory."""
-    with user_errors(PROG):
-        require_workstation()
-        from rich.console import Console
-
+    with workstation(PROG) as (tracker, _):
         from antbee.benchmarks import check as checks
         from antbee.benchmarks.models import DEFAULT_REFERENCE
         from antbee.benchmarks.run import BenchOptions, as_json, run_bench, write_outputs
-        from antbee.common.progress import rich_tracker
 
         options = BenchOptions(run_dir=run_dir, data=data, threads=parse_threads(threads), repeats=repeats,
                                warmup=warmup, out=out, check=check, smoke=smoke,
                                reference=reference or DEFAULT_REFERENCE, max_drop=max_drop)
         wanted = checks.load_reference(check) if check is not None else None  # fail before the slow part
-        with rich_tracker(Console(stderr=True)) as (tracker, _):
-            report = run_bench(options, tracker)
+        report = run_bench(options, tracker)
         written = write_outputs(report, options.out_dir)
     for line in summary(report, written):
         print(line)

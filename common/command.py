@@ -69,6 +69,20 @@ def require_workstation() -> None:
                          f"{WORKSTATION_EXTRA}")
 
 
+@contextmanager
+def workstation(prog: str) -> Iterator[tuple]:
+    """The body of a workstation command: user errors as one line, the [train] extra checked, progress bars
+    on stderr; yields (tracker, on_epoch) from antbee.common.progress.rich_tracker."""
+    with user_errors(prog):
+        require_workstation()
+        from rich.console import Console
+
+        from antbee.common.progress import rich_tracker
+
+        with rich_tracker(Console(stderr=True)) as bars:
+            yield bars
+
+
 def run(app: typer.Typer, prog: str, writes_files: bool = True) -> None:
     """Console-script entry point: filter native log lines, make SIGTERM unwind like Ctrl-C, run the app."""
     logs.filter_native_stderr()

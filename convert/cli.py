@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from antbee.common.command import Verbose, new_app, require_workstation, run, user_errors
+from antbee.common.command import Verbose, new_app, run, workstation
 from antbee.common.errors import UsageError
 from antbee.common.runs import KERAS_MODEL, RUN_DIR, model_file
 
@@ -37,20 +37,15 @@ def convert_command(
     """Convert a trained model to TFLite, verify it against Keras on the test split, and gate on the drop."""
     chosen = [name for name, flag in (("int8", int8), ("float16", float16), ("dynamic", dynamic),
                                       ("float32", float32)) if flag]
-    with user_errors(PROG):
+    with workstation(PROG) as (tracker, _):
         if len(chosen) > 1:
             raise UsageError(f"choose one variant, got --{' --'.join(chosen)}")
-        require_workstation()
-        from rich.console import Console
-
-        from antbee.common.progress import rich_tracker
         from antbee.convert.report import print_result
         from antbee.convert.run import ConvertOptions, convert_run
 
         options = ConvertOptions(model=model, variant=chosen[0] if chosen else "int8", out=out,
                                  calibration=calibration, max_drop=max_drop, seed=seed)
-        with rich_tracker(Console(stderr=True)) as (tracker, _):
-            result = convert_run(options, tracker)
+        result = convert_run(options, tracker)
     print_result(result)
     if not result.verification.passed:
         raise typer.Exit(REJECTED)

@@ -63,7 +63,7 @@ class Case(NamedTuple):
 
 
 def image_corpus() -> list[Case]:
-    """The bad and odd image inputs of issue 7, as bytes (the 20000x20000 bomb is separate: png_bomb)."""
+    """The bad and odd image inputs, as bytes (the 20000x20000 bomb is separate: png_bomb)."""
     from PIL import Image
 
     picture = Image.fromarray(halves_rgb())

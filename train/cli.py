@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from antbee.common.command import Verbose, new_app, require_workstation, run, user_errors
+from antbee.common.command import Verbose, new_app, run, workstation
 from antbee.common.runs import RUN_DIR
 
 PROG = "antbee-train"
@@ -41,11 +41,7 @@ def train_command(
     verbose: Verbose = False,
 ) -> None:
     """Train an image classifier on a frozen MobileNetV2 and write a run folder."""
-    with user_errors(PROG):
-        require_workstation()
-        from rich.console import Console
-
-        from antbee.common.progress import rich_tracker
+    with workstation(PROG) as (tracker, on_epoch):
         from antbee.train.report import print_summary
         from antbee.train.run import TrainOptions, train
 
@@ -53,8 +49,7 @@ def train_command(
                                resize=resize, backbone=backbone, weights=weights, head=head, flip=flip,
                                epochs=epochs, patience=patience, learning_rate=learning_rate, dropout=dropout,
                                label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats)
-        with rich_tracker(Console(stderr=True)) as (tracker, on_epoch):
-            result = train(options, tracker, on_epoch)
+        result = train(options, tracker, on_epoch)
     print_summary(result)
 
 
