@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,8 @@ NOISE = (b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTBEE_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANTBEE_VERBOSE", "TF_CPP_MIN_LOG_LEVEL", "OPENCV_FFMPEG_LOGLEVEL")}
     return {**env, **extra}
 
 
@@ -84,3 +86,15 @@ def test_a_user_error_still_prints_when_quiet(tmp_path):
     done = _edge(str(tmp_path / "missing.jpg"))
     assert done.returncode == 2
     assert done.stderr == f"antbee-edge: error: {tmp_path / 'missing.jpg'}: no such file, folder or glob match\n"
+
+
+def test_ffmpeg_lines_about_a_stream_show_only_with_verbose():
+    with socket.socket() as probe:  # a port nothing listens on: FFmpeg logs the refused connection
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/stream.mjpg"
+    quiet, verbose = _edge("--video", url), _edge("--verbose", "--video", url)
+    for done in (quiet, verbose):
+        assert done.returncode == 2
+        assert f"antbee-edge: error: --video {url}: OpenCV cannot open it" in done.stderr
+    assert " @ 0x" not in quiet.stderr
+    assert " @ 0x" in verbose.stderr  # e.g. "[tcp @ 0x55d...] Connection to tcp://... failed"
