@@ -87,7 +87,7 @@ def prepare(image: np.ndarray, size: tuple[int, int] = IMAGE_SIZE, resize: str =
     if factor >= 2:
         # A box filter by the largest whole factor first: OpenCV's exact INTER_AREA fast path,
         # much cheaper than INTER_AREA at a fractional scale, which matters next to an int8
-        # invoke of a millisecond or so.
+        # invoke that is itself cheap.
         rows, cols = image.shape[0] // factor, image.shape[1] // factor
         image = cv2.resize(image[:rows * factor, :cols * factor], (cols, rows), interpolation=cv2.INTER_AREA)
     # Bilinear aliases when shrinking by much more than 1x; what is left after the box filter
