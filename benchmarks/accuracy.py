@@ -11,7 +11,8 @@ import numpy as np
 from antbee.benchmarks.results import Accuracy
 from antbee.common.errors import UsageError
 from antbee.edge.preprocess import IMAGE_SIZE
-from antbee.train.data import DataSource, Split, make_split, read_images
+from antbee.common.runs import SPLIT, Split, split_file
+from antbee.train.data import DataSource, make_split, read_images
 
 
 class TestImages(NamedTuple):
@@ -27,18 +28,18 @@ class TestImages(NamedTuple):
 
 def find_split(run_dir: Path, data: str | None) -> tuple[Split | None, str | None]:
     """The run's split (with --data replacing its data path), else one re-derived from --data; and a note."""
-    path = run_dir / "split.json"
+    path = split_file(run_dir)
     if path.is_file():
         split = Split.load(path)
         if data is not None:
             split = replace(split, data=data)
         return split, None
     if data is None:
-        return None, (f"accuracy, end-to-end over the test images and peak memory left out: no split.json in "
+        return None, (f"accuracy, end-to-end over the test images and peak memory left out: no {SPLIT} in "
                       f"{run_dir} and no --data")
     # Without the run's split the test part can only be re-derived with antbee-train's defaults;
     # it is the trained-on split only if that run used them.
-    return make_split(data), (f"no split.json in {run_dir}: test split re-derived from {data} with "
+    return make_split(data), (f"no {SPLIT} in {run_dir}: test split re-derived from {data} with "
                               "antbee-train's defaults (seed 0, 10% or its val/ folder)")
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 from antbee.common.errors import UsageError
 
 # Latency ratios come from one run, so the machine's speed cancels out, and the check takes them
-# from minima (see ratios.ratios), which two full runs here reproduced within 3% at 1 thread and
-# within 25% at 2 threads, where other jobs compete for the second core. 30% leaves room for that
-# and still catches a lost quantization or a slow path.
+# from minima (see ratios.ratios), which repeat closely from run to run at 1 thread and less so at
+# 2 threads, where other jobs compete for the second core. 30% leaves room for that and still
+# catches a lost quantization or a slow path.
 # The runtime's overhead is checked the same way, as classify_bgr time over bare invoke time.
 LATENCY_TOLERANCE = 0.30
 # File sizes are deterministic for one converter version; 5% absorbs converter updates but not a
 # variant that silently stopped quantizing.
 SIZE_TOLERANCE = 0.05
-# One image of the 153-image ants/bees test split is 0.65 pp: one image may flip, two may not.
+# One image of the ants/bees test split (153 images) is 0.65 pp: one image may flip, two may not.
 ACCURACY_TOLERANCE_PP = 1.0
 
 OK, REGRESSION, MISSING = "ok", "REGRESSION", "not measured"

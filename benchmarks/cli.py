@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
+
+from antbee.common.command import Verbose, new_app, run, workstation
+from antbee.common.runs import KERAS_MODEL, RUN_DIR, SPLIT
 
 PROG = "antbee-bench"
 REGRESSED = 1
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = new_app()
 
 
 def parse_threads(text: str) -> tuple[int, ...]:
@@ -30,47 +31,41 @@ def parse_threads(text: str) -> tuple[int, ...]:
 
 @app.command()
 def bench_command(
-    run_dir: Path = typer.Argument(Path("artifacts"), metavar="RUN_DIR",
-                                   help="A run folder from antbee-train (model.keras, split.json, .tflite files)."),
-    data: Optional[str] = typer.Option(None, "--data", help="The data set's ZIP or folder, if it moved since "
-                                       "training (or, without split.json, to re-derive the test split)."),
-    threads: str = typer.Option("1,2,4", "--threads", metavar="N[,N...]",
-                                help="Thread counts to time, capped at this machine's cores."),
-    repeats: int = typer.Option(200, "--repeats", metavar="N", help="Timed runs per model and thread count."),
-    warmup: int = typer.Option(20, "--warmup", metavar="N", help="Untimed runs before timing."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: RUN_DIR/bench)."),
-    check: Optional[Path] = typer.Option(None, "--check", metavar="REF",
-                                         help="A reference report.json: exit 1 if a ratio or accuracy regressed."),
-    smoke: bool = typer.Option(False, "--smoke", help="Fast: few repeats, one thread count, no memory runs."),
-    reference: Optional[Path] = typer.Option(None, "--reference", metavar="FILE.tflite",
-                                             help="The yardstick int8 model (default: Google's int8 MobileNetV2 "
-                                                  "in ../shared/models)."),
-    max_drop: float = typer.Option(0.01, "--max-drop", help="antbee-convert's accuracy gate for variants "
-                                   "converted here; a failing variant is still benchmarked and marked."),
+    run_dir: Annotated[Path, typer.Argument(
+        metavar="RUN_DIR", help=f"A run folder from antbee-train ({KERAS_MODEL}, {SPLIT}, .tflite files).")] = RUN_DIR,
+    data: Annotated[str | None, typer.Option(
+        "--data", help=f"The data set's ZIP or folder, if it moved since training (or, without {SPLIT}, "
+        "to re-derive the test split).")] = None,
+    threads: Annotated[str, typer.Option(
+        "--threads", metavar="N[,N...]", help="Thread counts to time, capped at this machine's cores.")] = "1,2,4",
+    repeats: Annotated[int, typer.Option(
+        "--repeats", metavar="N", help="Timed runs per model and thread count.")] = 200,
+    warmup: Annotated[int, typer.Option("--warmup", metavar="N", help="Untimed runs before timing.")] = 20,
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: RUN_DIR/bench).")] = None,
+    check: Annotated[Path | None, typer.Option(
+        "--check", metavar="REF", help="A reference report.json: exit 1 if a ratio or accuracy regressed.")] = None,
+    smoke: Annotated[bool, typer.Option(
+        "--smoke", help="Fast: few repeats, one thread count, no memory runs.")] = False,
+    reference: Annotated[Path | None, typer.Option(
+        "--reference", metavar="FILE.tflite",
+        help="The yardstick int8 model (default: Google's int8 MobileNetV2 in ../shared/models).")] = None,
+    max_drop: Annotated[float, typer.Option(
+        "--max-drop", help="antbee-convert's accuracy gate for variants converted here; a failing variant is "
+        "still benchmarked and marked.")] = 0.01,
+    verbose: Verbose = False,
 ) -> None:
     """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from rich.console import Console
-
-    from antbee.common.errors import AntbeeError
-
-    console = Console(stderr=True)
-    try:
+    with workstation(PROG) as (tracker, _):
         from antbee.benchmarks import check as checks
         from antbee.benchmarks.models import DEFAULT_REFERENCE
         from antbee.benchmarks.run import BenchOptions, as_json, run_bench, write_outputs
-        from antbee.train.progress import rich_tracker
 
         options = BenchOptions(run_dir=run_dir, data=data, threads=parse_threads(threads), repeats=repeats,
                                warmup=warmup, out=out, check=check, smoke=smoke,
                                reference=reference or DEFAULT_REFERENCE, max_drop=max_drop)
         wanted = checks.load_reference(check) if check is not None else None  # fail before the slow part
-        with rich_tracker(console) as (tracker, _):
-            report = run_bench(options, tracker)
+        report = run_bench(options, tracker)
         written = write_outputs(report, options.out_dir)
-    except AntbeeError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)  # one line, whatever the terminal's width
-        raise typer.Exit(exc.exit_code) from None
     for line in summary(report, written):
         print(line)
     if wanted is not None:
@@ -82,10 +77,10 @@ def bench_command(
 
 
 def summary(report, written: list[Path]) -> list[str]:
-    """What the run wrote, issue 5's checks and what was left out, as lines for stdout."""
+    """What the run wrote, the acceptance checks and what was left out, as lines for stdout."""
     lines = [f"wrote {', '.join(str(p) for p in written)}"]
     verdicts = {True: "yes", False: "NO", None: "--"}
-    lines += [f"  {verdicts[c.passed]:<3} {c.name}: {c.measured} (target {c.target})" for c in report.issue_checks]
+    lines += [f"  {verdicts[c.passed]:<3} {c.name}: {c.measured} (target {c.target})" for c in report.acceptance_checks]
     lines += [f"  note: {note}" for note in report.notes]
     return lines
 
@@ -112,4 +107,4 @@ def check_lines(results, path: Path, reference: dict, slug: str) -> list[str]:
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run(app, PROG)

@@ -129,7 +129,7 @@ def _reply(message: dict) -> None:
 
 
 def main() -> None:
-    """The subprocess entry point."""
+    """The worker's entry point: internal to antbee-bench (which starts it), so plain argparse, not a command."""
     parser = argparse.ArgumentParser(prog="python -m antbee.benchmarks.keras_latency")
     parser.add_argument("model", type=Path)
     parser.add_argument("image", type=Path)

@@ -61,7 +61,7 @@ def classify_keras(model_path: Path, data: str, sources: list[str], resize: str)
 
 
 def main() -> None:
-    """The subprocess entry point."""
+    """The worker's entry point: internal to antbee-bench (which starts it), so plain argparse, not a command."""
     parser = argparse.ArgumentParser(prog="python -m antbee.benchmarks.memory")
     parser.add_argument("side", choices=SIDES)
     parser.add_argument("model", type=Path)

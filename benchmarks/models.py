@@ -8,7 +8,7 @@ from pathlib import Path
 
 from antbee.benchmarks.results import KERAS, REFERENCE, Model
 from antbee.common.errors import AntbeeError
-from antbee.common.runs import KERAS_MODEL, VARIANTS, model_file
+from antbee.common.runs import KERAS_MODEL, SPLIT, VARIANTS, model_file, report_file
 
 REFERENCE_NAME = "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 # ../shared beside the checkout, where every developer and CI have Google's int8 MobileNetV2; relative
@@ -17,7 +17,7 @@ DEFAULT_REFERENCE = Path("..") / "shared" / "models" / REFERENCE_NAME
 
 
 def keras_model(run_dir: Path) -> Model | None:
-    """The run's model.keras, or None when the folder has none."""
+    """The run's Keras model, or None when the folder has none."""
     path = run_dir / KERAS_MODEL
     return Model(KERAS, str(path), path.stat().st_size, "run folder") if path.is_file() else None
 
@@ -48,7 +48,7 @@ def tflite_models(run_dir: Path, cache: Path, can_convert: bool, convert: Callab
             found = Model(variant, str(path), path.stat().st_size, "converted by antbee-bench", passed)
         if found is None:
             notes.append(f"{variant} left out: no {model_file(run_dir, variant).name} in {run_dir} and no "
-                         "model.keras with split.json to convert it from")
+                         f"{KERAS_MODEL} with {SPLIT} to convert it from")
             continue
         models.append(found)
     used = {Path(m.path).resolve() for m in models}
@@ -72,7 +72,7 @@ def _find(folder: Path, variant: str, origin: str) -> Model | None:
 
 def _gate(path: Path) -> bool | None:
     # antbee-convert writes its verification next to the model; a hand-copied model has none.
-    report = path.with_suffix(".json")
+    report = report_file(path)
     try:
         passed = json.loads(report.read_text()).get("passed")
     except (OSError, ValueError, AttributeError):

@@ -1,4 +1,4 @@
-"""Write report.md (tables first, then the ratios in words and issue 5's checks) and report.json."""
+"""Write report.md (tables first, then the ratios in words and the acceptance checks) and report.json."""
 
 from __future__ import annotations
 
@@ -95,11 +95,11 @@ def markdown(report: Report) -> str:
     said = sentences(report.models, report.latency, report.accuracy)
     if said:
         lines += ["## Against Keras", "", *(f"- {s}" for s in said), ""]
-    if report.issue_checks:
-        lines += ["## Issue 5's checks", ""]
+    if report.acceptance_checks:
+        lines += ["## Acceptance checks", ""]
         lines += _table(["check", "measured", "target", "verdict"],
                         [[c.name, c.measured, c.target, {True: "yes", False: "**no**", None: "–"}[c.passed]]
-                         for c in report.issue_checks])
+                         for c in report.acceptance_checks])
     if report.notes:
         lines += ["## Left out and caveats", "", *(f"- {n}" for n in report.notes), ""]
     lines += ["## How the numbers were taken", "", *(f"- {s}" for s in METHOD), ""]

@@ -127,13 +127,13 @@ class Ratio:
 
 
 @dataclass(frozen=True)
-class IssueCheck:
-    """One of issue 5's acceptance checks, with the measured value."""
+class AcceptanceCheck:
+    """One acceptance check of the benchmark (see acceptance.TARGETS), with the measured value."""
 
     name: str
     measured: str
     target: str
-    passed: bool | None  # None: reported only, the issue sets no target
+    passed: bool | None  # None: reported only, no target
 
 
 @dataclass(frozen=True)
@@ -168,5 +168,5 @@ class Report:
     frame_overhead: FrameOverhead | None
     memory: tuple[Memory, ...]
     ratios: tuple[Ratio, ...]
-    issue_checks: tuple[IssueCheck, ...]
+    acceptance_checks: tuple[AcceptanceCheck, ...]
     notes: tuple[str, ...]  # what was left out and why, and how to read the numbers

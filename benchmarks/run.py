@@ -11,11 +11,11 @@ from antbee.benchmarks import accuracy as acc
 from antbee.benchmarks.endtoend import camera_frame, end_to_end, frame_overhead
 from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.machine import machine
-from antbee.common.runs import model_file
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
 from antbee.benchmarks.results import Model, Report
 from antbee.convert.verify import keras_scores, tflite_scores
 from antbee.common.errors import UsageError
+from antbee.common.runs import BENCH_DIR, KERAS_MODEL, RUN_DIR, model_file, split_file
 
 SMOKE_REPEATS, SMOKE_WARMUP, SMOKE_IMAGES = 10, 2, 8
 
@@ -24,7 +24,7 @@ SMOKE_REPEATS, SMOKE_WARMUP, SMOKE_IMAGES = 10, 2, 8
 class BenchOptions:
     """What to benchmark and how hard; antbee-bench's flags map onto these fields."""
 
-    run_dir: Path = Path("artifacts")
+    run_dir: Path = RUN_DIR
     data: str | None = None
     threads: tuple[int, ...] = (1, 2, 4)
     repeats: int = 200
@@ -47,7 +47,7 @@ class BenchOptions:
     @property
     def out_dir(self) -> Path:
         """Where the report goes."""
-        return self.out or self.run_dir / "bench"
+        return self.out or self.run_dir / BENCH_DIR
 
     def effective(self) -> BenchOptions:
         """These options as run: --smoke cuts repeats, warm-up and thread counts."""
@@ -72,7 +72,7 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
     facts = machine(with_keras=keras is not None)  # the load average before this run adds its own
     split, note = acc.find_split(run_dir, options.data)
     notes += [note] if note else []
-    can_convert = keras is not None and (run_dir / "split.json").is_file()
+    can_convert = keras is not None and split_file(run_dir).is_file()
 
     def convert(variant: str) -> tuple[Path, bool]:
         from antbee.convert.run import ConvertOptions, convert_run
@@ -84,12 +84,12 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
     tflites, more = tflite_models(run_dir, out, can_convert, convert)
     notes += more
     if keras is None:
-        notes.append(f"Keras left out: no model.keras in {run_dir}, so no Keras rows, no ratios to Keras, "
+        notes.append(f"Keras left out: no {KERAS_MODEL} in {run_dir}, so no Keras rows, no ratios to Keras, "
                      "no conversion of missing variants and no Keras memory figure")
     reference, note = reference_model(options.reference)
     notes += [note] if note else []
     if keras is None and not tflites:
-        raise UsageError(f"{run_dir}: nothing to benchmark (no model.keras and no .tflite files)")
+        raise UsageError(f"{run_dir}: nothing to benchmark (no {KERAS_MODEL} and no .tflite files)")
 
     test = acc.read_test_images(split, tracker("decoding test images", len(split.test))) if split else None
     if test is not None and test.skipped:
@@ -164,7 +164,8 @@ def _memory(keras, deployed, split, test, options: BenchOptions, tracker, notes:
 
 
 def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes) -> Report:
-    from antbee.benchmarks.ratios import issue_checks, ratios
+    from antbee.benchmarks.acceptance import acceptance_checks
+    from antbee.benchmarks.ratios import ratios
 
     models = [*([keras] if keras else []), *tflites, *([reference] if reference else [])]
     for model in tflites:
@@ -179,7 +180,7 @@ def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, o
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(options.run_dir), options=plain,
         machine=facts, models=tuple(models), accuracy=tuple(accuracy),
         latency=tuple(latency), end_to_end=tuple(e2e), frame_overhead=overhead, memory=tuple(memory),
-        ratios=tuple(ratios(models, latency, overhead)), issue_checks=tuple(issue_checks(latency, overhead)),
+        ratios=tuple(ratios(models, latency, overhead)), acceptance_checks=tuple(acceptance_checks(latency, overhead)),
         notes=tuple(notes))
 
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from antbee.common.errors import AntbeeError
 
-TIMEOUT_S = 1800  # a full Keras latency run takes a few minutes here; an hour would mean a hung process
+TIMEOUT_S = 1800  # a full Keras latency run takes minutes; half an hour means a hung process
 
 
 class WorkerError(AntbeeError, RuntimeError):
@@ -70,7 +70,7 @@ def peak_rss_mb() -> float:
 
     Not ru_maxrss: Linux carries the parent's high-water mark across fork and exec into the
     child's ru_maxrss, so a worker started by a process holding TensorFlow would report that
-    process's peak (seen here: 1983 MB for both sides). VmHWM belongs to the new address space.
+    process's peak for both sides. VmHWM belongs to the new address space.
     """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():

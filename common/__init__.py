@@ -1,1 +1,1 @@
-"""antbee.common: what every part shares (errors, the run folder, atomic writes); standard library only."""
+"""antbee.common: what every part shares (errors, the run folder, atomic writes, progress, the command boundary)."""

@@ -23,7 +23,7 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
 
 def publish(temporary: str | Path, path: Path) -> Path:
     """Rename a finished temporary file into place, readable as a plain open() would have made it."""
-    umask = os.umask(0)  # mkstemp creates files 0600; artifacts and reports are meant to be shared
+    umask = os.umask(0)  # mkstemp creates files 0600; models and reports are meant to be shared
     os.umask(umask)
     os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)

@@ -13,7 +13,7 @@ from antbee.convert.quantization import QuantizationConfig
 from antbee.convert.verify import Verification, keras_scores, verify
 from antbee.common.errors import UsageError
 from antbee.common.files import write_atomic
-from antbee.common.runs import KERAS_MODEL, RUN_DIR, SPLIT, VARIANTS, model_file, rejected_twin, report_file
+from antbee.common.runs import KERAS_MODEL, RUN_DIR, VARIANTS, load_split, model_file, rejected_twin, report_file
 from antbee.edge.metadata import ModelInfo
 from antbee.edge.preprocess import IMAGE_SIZE
 
@@ -39,7 +39,7 @@ class ConvertResult:
 
 
 def resolve_run(model: Path) -> tuple[Path, Path]:
-    """(model.keras, run folder) for a run folder or a .keras file inside one."""
+    """(Keras model file, run folder) for a run folder or a .keras file inside one."""
     if model.is_dir():
         return model / KERAS_MODEL, model
     if model.suffix != ".keras":
@@ -63,7 +63,7 @@ def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
 def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     """Convert, write under a temporary name, verify on the test split, then rename to the final or rejected name."""
     from antbee.convert.tflite import convert, load_keras_model, write_model
-    from antbee.train.data import DataSource, Split, read_images
+    from antbee.train.data import DataSource, read_images
 
     if options.variant not in VARIANTS:
         raise UsageError(f"variant {options.variant!r}: expected one of {', '.join(VARIANTS)}")
@@ -71,7 +71,7 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
         raise UsageError("--calibration must be at least 1 and --max-drop at least 0")
     tracker = tracker or (lambda description, total: None)
     keras_path, run = resolve_run(options.model)
-    split = Split.load(run / SPLIT)
+    split = load_split(run)
     if not Path(split.data).exists():
         raise UsageError(f"{split.data}: the run's data is gone; conversion needs its training and test images")
     model = load_keras_model(keras_path)

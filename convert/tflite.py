@@ -9,6 +9,7 @@ from pathlib import Path
 from antbee.convert.quantization import QuantizationConfig
 from antbee.common.errors import ModelError, UsageError
 from antbee.common.files import write_atomic
+from antbee.common.runs import KERAS_MODEL
 from antbee.edge.metadata import ModelInfo, attach
 
 
@@ -19,7 +20,7 @@ def load_keras_model(path: Path):
     import antbee.train.backbones  # noqa: F401  registers the TF Hub layer for deserialization
 
     if not path.is_file():
-        raise UsageError(f"{path}: model not found (expected a model.keras or a run folder from antbee-train)")
+        raise UsageError(f"{path}: model not found (expected a {KERAS_MODEL} or a run folder from antbee-train)")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except ValueError as exc:

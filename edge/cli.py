@@ -9,14 +9,16 @@ from typing import Annotated
 
 import typer
 
+from antbee.common.command import Verbose, fail, new_app, printable, run
 from antbee.common.errors import AntbeeError
+from antbee.common.runs import RUN_DIR
 from antbee.edge.display import Status, open_window, show
-from antbee.edge.output import format_human, format_json, printable
+from antbee.edge.output import format_human, format_json
 
 PROG = "antbee-edge"
 INTERRUPTED = 130
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = new_app()
 
 
 @app.command(help="Classify image files, folders and globs, a camera or a video with a .tflite model: "
@@ -26,7 +28,7 @@ def edge(
         metavar="INPUTS", help="Image files, folders (searched recursively) or globs.", show_default=False)] = None,
     model: Annotated[Path | None, typer.Option(
         metavar="FILE.tflite",
-        help="The .tflite model. Default: the newest artifacts/*.tflite, else the packaged model.")] = None,
+        help=f"The .tflite model. Default: the newest {RUN_DIR}/*.tflite, else the packaged model.")] = None,
     labels: Annotated[Path | None, typer.Option(
         metavar="FILE", help="A labels file (one per line) instead of the labels inside the model.")] = None,
     camera: Annotated[str | None, typer.Option(
@@ -47,6 +49,7 @@ def edge(
         metavar="auto|litert|tflite-runtime|tensorflow", help="The TFLite interpreter to use.")] = "auto",
     reference_kernels: Annotated[bool, typer.Option(
         help="Use TFLite's slow portable reference kernels.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Classify image files, folders and globs, a camera or a video with a .tflite model."""
     for stream in (sys.stdout, sys.stderr):
@@ -152,8 +155,7 @@ def _note(message: str) -> None:
 
 
 def _fail(exc: AntbeeError) -> None:
-    print(printable(f"{PROG}: error: {exc}"), file=sys.stderr, flush=True)
-    raise typer.Exit(exc.exit_code)
+    fail(PROG, exc)
 
 
 def _quiet_stdout() -> None:
@@ -164,7 +166,7 @@ def _quiet_stdout() -> None:
 
 def main() -> None:
     """Run the antbee-edge command."""
-    app(prog_name=PROG)
+    run(app, PROG, writes_files=False)
 
 
 def _quiet_opencv() -> None:

@@ -111,9 +111,9 @@ def _probe(content: bytes, runtime_name: str, module_name: str, threads: int | N
     flatbuffer verifier would not catch these (the files are well-formed flatbuffers with bad
     shapes or kernel parameters), and a check of every kernel's parameters would be a second
     TFLite. So the first load happens in a short-lived child with the same runtime: if that
-    child dies, this process reports a corrupt model instead of dying. Measured on a 2-core
-    x86 machine it costs about 0.25 s (Python start, runtime import, one inference), once per
-    process and model: the CLI opens its model once per run. Passing models are remembered by
+    child dies, this process reports a corrupt model instead of dying. It costs a Python start,
+    a runtime import and one inference, once per process and model: the CLI opens its model
+    once per run. Passing models are remembered by
     their hash, so opening the same model again costs only the hash.
     """
     key = (hashlib.sha256(content).hexdigest(), module_name, threads, reference_kernels)

@@ -46,10 +46,3 @@ def _score_keys(labels: tuple[str, ...]) -> tuple[str, ...]:
         keys.append(label if label not in seen else f"{label} ({index})")
         seen.add(label)
     return tuple(keys)
-
-
-def printable(text: str) -> str:
-    """`text` safe to write to a UTF-8 stream."""
-    # File names that are not valid UTF-8 reach Python as lone surrogates, which no UTF-8 stream
-    # can write; show those bytes as U+FFFD so the line stays valid UTF-8 (and valid JSON).
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

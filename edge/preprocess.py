@@ -27,8 +27,8 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_BILINEAR_SHRINK = 1.25
 # A crop whose side is a whole multiple of the model's input shrinks by an exact box filter, the
 # cheapest resize there is: a 640x480 frame's 480-pixel square trimmed to 448 (1/15 of its side)
-# prepares in 0.06 ms instead of 0.12 ms (box to 240, then bilinear to 224; antbee-bench's frame
-# overhead). Anything trimming more keeps the largest square; 640x480, 1280x720 and 2592x1944
+# skips the bilinear pass that a box to 240 would still need (antbee-bench's frame overhead
+# measures it). Anything trimming more keeps the largest square; 640x480, 1280x720 and 2592x1944
 # frames all snap, 1920x1080 does not (896 would trim 1/6).
 MAX_SNAP_TRIM = 1 / 12
 
@@ -45,9 +45,9 @@ def load_bgr(source: bytes | str | Path, name: str | None = None) -> np.ndarray:
         if kind != "JPEG":
             raise ImageError(f"{name}: {kind} of {width}x{height} pixels is too large to decode "
                              f"(the limit is {MAX_PIXELS:,} pixels)")
-        # libjpeg decodes at 1/8 scale without ever holding the full-size image (measured: a
-        # 12000x10000 JPEG peaks at +17 MB this way, +178 MB at 1/2). Anything this large is
-        # still over 1000 pixels a side at 1/8, plenty for a 224x224 model input.
+        # libjpeg decodes at 1/8 scale without ever holding the full-size image, so the peak
+        # memory stays a small fraction of a 1/2-scale decode. Anything this large is still over
+        # 1000 pixels a side at 1/8, plenty for a 224x224 model input.
         if -(-width // 8) * -(-height // 8) > MAX_PIXELS:
             raise ImageError(f"{name}: JPEG of {width}x{height} pixels is too large to decode, even "
                              f"at 1/8 scale (the limit is {MAX_PIXELS:,} pixels)")
@@ -86,12 +86,12 @@ def prepare(image: np.ndarray, size: tuple[int, int] = IMAGE_SIZE, resize: str =
     factor = min(image.shape[0] // height, image.shape[1] // width)
     if factor >= 2:
         # A box filter by the largest whole factor first: OpenCV's exact INTER_AREA fast path,
-        # fifteen times cheaper than INTER_AREA at a fractional scale (0.04 ms against 0.64 ms
-        # for a 480x480 square on x86), which matters next to a 1 ms int8 invoke.
+        # much cheaper than INTER_AREA at a fractional scale, which matters next to an int8
+        # invoke that is itself cheap.
         rows, cols = image.shape[0] // factor, image.shape[1] // factor
         image = cv2.resize(image[:rows * factor, :cols * factor], (cols, rows), interpolation=cv2.INTER_AREA)
     # Bilinear aliases when shrinking by much more than 1x; what is left after the box filter
-    # is usually small (a 1920x1080 frame: 270 -> 224), where it is as good and five times faster.
+    # is usually small (a 1920x1080 frame: 270 -> 224), where it is as good and much faster.
     residual = max(image.shape[0] / height, image.shape[1] / width)
     interpolation = cv2.INTER_AREA if residual > MAX_BILINEAR_SHRINK else cv2.INTER_LINEAR
     if out is None:

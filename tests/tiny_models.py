@@ -1,12 +1,7 @@
-"""Tiny .tflite models for the tests, built once per session: they decide ant/bee by colour.
-
-Shared by tests/edge and tests/reliability (loaded by path: pytest's importlib mode keeps test
-folders from importing each other).
-"""
+"""Tiny .tflite models for the tests, built once per session (the `tiny_models` fixture): they decide ant/bee by colour."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -82,8 +77,7 @@ def _convert(saved_model: Path, int8: bool) -> bytes:
 
 
 def build_tiny_models(folder: Path) -> TinyModels:
-    """Build the tiny models into `folder` (about 8 s: TensorFlow import and three conversions)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Build the tiny models into `folder` (a TensorFlow import and three conversions)."""
     from antbee.edge.metadata import ModelInfo, attach
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
+from typing import Annotated
 
 import numpy as np
 import typer
 
+from antbee.common.command import Verbose, new_app, require_workstation, run, user_errors
 from antbee.train.run import TrainOptions
+
+PROG = "antbee.train.ablation"
+
+app = new_app()
 
 # Each row changes one thing from the row it names, so the table reads as a path from the
 # notebook's recipe to the default.
@@ -76,12 +81,22 @@ def markdown(rows) -> str:
     return "\n".join(lines)
 
 
-def main(data: str = typer.Argument(None), weights: str = "imagenet", folds: int = 5, repeats: int = 3,
-         seed: int = 0) -> None:
+@app.command()
+def main(
+    data: Annotated[str | None, typer.Argument(
+        help="ZIP or folder of images; default: the ants/bees reference set.")] = None,
+    weights: Annotated[str, typer.Option(help="imagenet, none, or a .h5 path.")] = "imagenet",
+    folds: Annotated[int, typer.Option(help="K of the repeated stratified K-fold CV.")] = 5,
+    repeats: Annotated[int, typer.Option(help="Repeats of the K-fold CV.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed for the split and the heads.")] = 0,
+    verbose: Verbose = False,
+) -> None:
     """Print the ablation table (Markdown) for DATA."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    typer.echo(markdown(run_ablation(TrainOptions(data=data, weights=weights, seed=seed), folds, repeats)))
+    with user_errors(PROG):
+        require_workstation()
+        rows = run_ablation(TrainOptions(data=data, weights=weights, seed=seed), folds, repeats)
+    typer.echo(markdown(rows))
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run(app, PROG)

@@ -2,63 +2,57 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=False)
+from antbee.common.command import Verbose, new_app, run, workstation
+from antbee.common.runs import RUN_DIR
+
+PROG = "antbee-train"
+
+app = new_app()
 
 
 @app.command()
 def train_command(
-    data: Optional[str] = typer.Argument(None, help="ZIP or folder of images; default: download the ants/bees reference set."),
-    out: Path = typer.Option(Path("artifacts"), "--out", help="Run folder to write."),
-    labels_from: str = typer.Option("detect", help="Classes from folder names, file names, or detect."),
-    test_size: float = typer.Option(0.1, help="Test fraction when the data has no train/val folders."),
-    seed: int = typer.Option(0, help="Random seed for the split and the head."),
-    resize: str = typer.Option("crop", help="crop (shorter side + centre crop) or squash (plain resize)."),
-    backbone: str = typer.Option("mobilenet_v2", help="mobilenet_v2, or tfhub:HANDLE_OR_PATH."),
-    weights: str = typer.Option("imagenet", help="imagenet (Keras cache, downloaded once), none, or a .h5 path."),
-    head: str = typer.Option("lbfgs", help="lbfgs (L2 logistic regression, C by CV) or adam (early stopping)."),
-    flip: bool = typer.Option(True, help="Add mirrored training images as extra cached features."),
-    epochs: int = typer.Option(20, help="Adam head: most epochs."),
-    patience: int = typer.Option(3, help="Adam head: early-stopping patience (epochs)."),
-    learning_rate: float = typer.Option(1e-3, help="Adam head: learning rate."),
-    dropout: float = typer.Option(0.5, help="Dropout before the Dense head (Adam training)."),
-    label_smoothing: float = typer.Option(0.0, help="Adam head: label smoothing."),
-    cv: int = typer.Option(0, help="Also run repeated stratified K-fold CV over all images with K folds."),
-    cv_repeats: int = typer.Option(3, help="Repeats of the K-fold CV."),
+    data: Annotated[str | None, typer.Argument(
+        help="ZIP or folder of images; default: download the ants/bees reference set.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")] = RUN_DIR,
+    labels_from: Annotated[str, typer.Option(help="Classes from folder names, file names, or detect.")] = "detect",
+    test_size: Annotated[float, typer.Option(help="Test fraction when the data has no train/val folders.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Random seed for the split and the head.")] = 0,
+    resize: Annotated[str, typer.Option(help="crop (shorter side + centre crop) or squash (plain resize).")] = "crop",
+    backbone: Annotated[str, typer.Option(help="mobilenet_v2, or tfhub:HANDLE_OR_PATH.")] = "mobilenet_v2",
+    weights: Annotated[str, typer.Option(
+        help="imagenet (Keras cache, downloaded once), none, or a .h5 path.")] = "imagenet",
+    head: Annotated[str, typer.Option(
+        help="lbfgs (L2 logistic regression, C by CV) or adam (early stopping).")] = "lbfgs",
+    flip: Annotated[bool, typer.Option(help="Add mirrored training images as extra cached features.")] = True,
+    epochs: Annotated[int, typer.Option(help="Adam head: most epochs.")] = 20,
+    patience: Annotated[int, typer.Option(help="Adam head: early-stopping patience (epochs).")] = 3,
+    learning_rate: Annotated[float, typer.Option(help="Adam head: learning rate.")] = 1e-3,
+    dropout: Annotated[float, typer.Option(help="Dropout before the Dense head (Adam training).")] = 0.5,
+    label_smoothing: Annotated[float, typer.Option(help="Adam head: label smoothing.")] = 0.0,
+    cv: Annotated[int, typer.Option(
+        help="Also run repeated stratified K-fold CV over all images with K folds.")] = 0,
+    cv_repeats: Annotated[int, typer.Option(help="Repeats of the K-fold CV.")] = 3,
+    verbose: Verbose = False,
 ) -> None:
     """Train an image classifier on a frozen MobileNetV2 and write a run folder."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from rich.console import Console
+    with workstation(PROG) as (tracker, on_epoch):
+        from antbee.train.report import print_summary
+        from antbee.train.run import TrainOptions, train
 
-    from antbee.common.errors import AntbeeError
-    from antbee.train.progress import rich_tracker
-    from antbee.train.report import print_summary
-    from antbee.train.run import TrainOptions, train
-
-    options = TrainOptions(data=data, out=str(out), labels_from=labels_from, test_size=test_size, seed=seed,
-                           resize=resize, backbone=backbone, weights=weights, head=head, flip=flip, epochs=epochs,
-                           patience=patience, learning_rate=learning_rate, dropout=dropout,
-                           label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats)
-    console = Console(stderr=True)
-    try:
-        with rich_tracker(console) as (tracker, on_epoch):
-            result = train(options, tracker, on_epoch)
-    except AntbeeError as exc:
-        console.print(f"antbee-train: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        options = TrainOptions(data=data, out=str(out), labels_from=labels_from, test_size=test_size, seed=seed,
+                               resize=resize, backbone=backbone, weights=weights, head=head, flip=flip,
+                               epochs=epochs, patience=patience, learning_rate=learning_rate, dropout=dropout,
+                               label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats)
+        result = train(options, tracker, on_epoch)
     print_summary(result)
 
 
 def main() -> None:
     """Console-script entry point."""
-    # SIGTERM would end the process without running `finally` blocks, leaving staging files;
-    # as an exception it unwinds like Ctrl-C, and the previous artifacts stay as they were.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    app()
+    run(app, PROG)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 import numpy as np
 
 from antbee.common.errors import ImageError, UsageError
+from antbee.common.runs import Example, Skipped, Split
 from antbee.edge.preprocess import IMAGE_SUFFIXES, MAX_FILE_BYTES
 
 SPLIT_DIRS = {"train": "train", "training": "train", "val": "test", "valid": "test",
@@ -30,55 +29,6 @@ try:
     _ZIP_MEMBER_ERRORS += (lzma.LZMAError,)
 except ImportError:  # a Python without liblzma: LZMA members raise NotImplementedError instead
     pass
-
-
-@dataclass(frozen=True)
-class Example:
-    """One image: where it is inside the data set, and its class index."""
-
-    source: str
-    label: int
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file left out, and why."""
-
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Split:
-    """The data set's classes and its train/test examples; what `split.json` in a run folder holds."""
-
-    data: str
-    classes: tuple[str, ...]
-    labels_from: str
-    presplit: bool
-    train: tuple[Example, ...]
-    test: tuple[Example, ...]
-    skipped: tuple[Skipped, ...]
-    resize: str = "crop"  # the preprocessing the run trained with, which conversion and the device repeat
-
-    def save(self, path: Path) -> None:
-        """Write as JSON."""
-        path.write_text(json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, path: Path) -> Split:
-        """Read a `split.json` written by `save`."""
-        try:
-            raw = json.loads(Path(path).read_text())
-            return cls(data=raw["data"], classes=tuple(raw["classes"]), labels_from=raw["labels_from"],
-                       presplit=raw["presplit"],
-                       train=tuple(Example(**e) for e in raw["train"]),
-                       test=tuple(Example(**e) for e in raw["test"]),
-                       skipped=tuple(Skipped(**s) for s in raw["skipped"]), resize=raw["resize"])
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no split info (expected the split.json antbee-train writes)") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{path}: malformed split info ({exc})") from None
 
 
 class DataSource:

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from antbee.common.errors import UsageError
+from antbee.common.runs import (CONFUSION_PLOT, CURVE_PLOT, HISTORY, KERAS_MODEL, LABELS, METRICS, RUN_DIR,
+                                SPLIT, TRAINING_FILES, Skipped, Split, converted_files)
 from antbee.edge.preprocess import IMAGE_SIZE, RESIZE_MODES
 from antbee.train import data as datalib
 from antbee.train.fetch import cache_dir, fetch
 from antbee.train.metrics import Metrics, classification_metrics, cross_duplicates
 
 REFERENCE_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
-RUN_FILES = ("model.keras", "labels.txt", "split.json", "metrics.json", "history.json",
-             "confusion_matrix.png", "training_curve.png")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class TrainOptions:
     """Everything a run depends on; antbee-train's flags map onto these fields."""
 
     data: str | None = None
-    out: str = "artifacts"
+    out: str = str(RUN_DIR)
     labels_from: str = "detect"
     test_size: float = 0.1
     seed: int = 0
@@ -56,7 +56,7 @@ class TrainOptions:
 class Prepared:
     """Decoded images of both splits with their cached backbone features."""
 
-    split: datalib.Split
+    split: Split
     train_x: np.ndarray
     train_y: np.ndarray
     test_x: np.ndarray
@@ -102,7 +102,7 @@ def resolve_data(data: str | None) -> str:
                      "offline? pass the ZIP: antbee-train path/to/hymenoptera_data.zip"))
 
 
-def prepare_data(split: datalib.Split, options: TrainOptions, features_model, tracker) -> Prepared:
+def prepare_data(split: Split, options: TrainOptions, features_model, tracker) -> Prepared:
     """Decode and featurise the split once; `tracker(description, total)` returns a step callback."""
     with datalib.DataSource(split.data) as source:
         parts = {name: datalib.read_images(source, examples, IMAGE_SIZE, options.resize,
@@ -118,7 +118,7 @@ def prepare_data(split: datalib.Split, options: TrainOptions, features_model, tr
     duplicates = tuple(test_kept[i].source for i in dup)
     test_x, test_y = test_x[keep], test_y[keep]
     skipped = (*split.skipped, *train_skipped, *test_skipped,
-               *(datalib.Skipped(s, "exact duplicate of a training image") for s in duplicates))
+               *(Skipped(s, "exact duplicate of a training image") for s in duplicates))
     split = replace(split, train=tuple(train_kept), test=tuple(test_kept[i] for i in keep), skipped=skipped,
                     resize=options.resize)
     from antbee.train.fit import extract_features
@@ -135,29 +135,29 @@ def prepare_data(split: datalib.Split, options: TrainOptions, features_model, tr
     return Prepared(split, train_x, train_y, test_x, test_y, train_features, test_features, test_flip, duplicates)
 
 
-def write_run(out: Path, model, split: datalib.Split, metrics: dict, history: dict, plots) -> None:
+def write_run(out: Path, model, split: Split, metrics: dict, history: dict, plots) -> None:
     """Write every artifact to a staging folder, then move each into `out` by atomic rename."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
-        model.save(staging / "model.keras")
-        (staging / "labels.txt").write_text("".join(f"{c}\n" for c in split.classes))
-        split.save(staging / "split.json")
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        (staging / "history.json").write_text(json.dumps(history, indent=2))
+        model.save(staging / KERAS_MODEL)
+        (staging / LABELS).write_text("".join(f"{c}\n" for c in split.classes))
+        split.save(staging / SPLIT)
+        (staging / METRICS).write_text(json.dumps(metrics, indent=2))
+        (staging / HISTORY).write_text(json.dumps(history, indent=2))
         plots(staging)
-        # Models converted from the model.keras being replaced must not stay under deployable
+        # Models converted from the Keras model being replaced must not stay under deployable
         # names (nor in antbee-bench's cache); they go first, so a crash cannot leave them beside it.
-        for stale in [*out.glob("model_*.tflite"), *out.glob("model_*.json"), *out.glob("bench/model_*")]:
+        for stale in converted_files(out):
             stale.unlink()
-        for name in RUN_FILES:
+        for name in TRAINING_FILES:
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def config_of(options: TrainOptions, split: datalib.Split) -> dict:
-    """The resolved configuration recorded in metrics.json."""
+def config_of(options: TrainOptions, split: Split) -> dict:
+    """The resolved configuration recorded in the run's metrics file."""
     return {**asdict(options), "data": split.data, "labels_from": split.labels_from, "presplit": split.presplit,
             "image_size": list(IMAGE_SIZE)}
 
@@ -217,9 +217,9 @@ def train(options: TrainOptions, tracker=None, on_epoch=None) -> TrainResult:
                                        tracker("cross-validation folds", options.cv * options.cv_repeats))
 
     def draw(folder: Path) -> None:
-        plots.confusion_matrix_png(metrics.confusion_matrix, split.classes, folder / "confusion_matrix.png",
+        plots.confusion_matrix_png(metrics.confusion_matrix, split.classes, folder / CONFUSION_PLOT,
                                    f"test split: {metrics.correct}/{metrics.n} correct")
-        plots.training_curve_png(fitted.history, folder / "training_curve.png")
+        plots.training_curve_png(fitted.history, folder / CURVE_PLOT)
 
     out = Path(options.out)
     write_run(out, models.full, split, summary, fitted.history, draw)

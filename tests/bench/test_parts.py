@@ -8,8 +8,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from antbee.benchmarks.acceptance import acceptance_checks
 from antbee.benchmarks.latency import thread_counts
-from antbee.benchmarks.ratios import issue_checks
 from antbee.benchmarks.results import COMPILED, INVOKE, KERAS, Latency, stats
 from antbee.benchmarks.worker import WorkerError, run_module
 
@@ -31,13 +31,13 @@ def test_the_keras_speedup_check_takes_each_side_at_its_fastest_thread_count():
     # TensorFlow slower on 2 threads than on 1, XNNPACK faster: 5x and 10x per thread count, 8x best-vs-best.
     latency = [row(KERAS, COMPILED, 1, 8.0), row("int8", INVOKE, 1, 1.6),
                row(KERAS, COMPILED, 2, 10.0), row("int8", INVOKE, 2, 1.0)]
-    checks = {c.name: c for c in issue_checks(latency, None)}
+    checks = {c.name: c for c in acceptance_checks(latency, None)}
     best = checks["int8 speedup over the compiled Keras call, each at its fastest thread count "
                   "(int8 2 threads, Keras 1 thread)"]
     assert best.measured == "8.00 ms / 1.00 ms = 8.0x" and best.passed is True
     assert checks["int8 speedup over the compiled Keras call, 1 thread"].passed is None  # reported only
     latency[0] = row(KERAS, COMPILED, 1, 5.0)
-    assert not [c for c in issue_checks(latency, None) if "fastest" in c.name][0].passed  # 5.0x < 6.0x
+    assert not [c for c in acceptance_checks(latency, None) if "fastest" in c.name][0].passed  # 5.0x < 6.0x
 
 
 def test_thread_counts_are_capped_at_the_cores():
@@ -48,9 +48,9 @@ def test_thread_counts_are_capped_at_the_cores():
 
 def test_edge_memory_process_reports_its_peak_rss(smoke_run):
     from antbee.benchmarks.memory import peak_memory
-    from antbee.train.data import Split
+    from antbee.common.runs import load_split
 
-    split = Split.load(smoke_run.run_dir / "split.json")
+    split = load_split(smoke_run.run_dir)
     model = smoke_run.out / "model_int8.tflite"  # converted by the smoke run
     memory = peak_memory("edge", model, split.data, [e.source for e in split.test], split.resize, "edge")
     assert memory.images == len(split.test)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from antbee.convert.cli import app
+from run_folders import copy_run, leftovers, snapshot
 
 
 def invoke(*args):
@@ -34,7 +35,7 @@ def assert_usage_error(result, *fragments):
 
 
 @pytest.fixture(scope="module")
-def offset_run(colour_run, tmp_path_factory, cv):
+def offset_run(colour_run, tmp_path_factory):
     """The colour run with a large common offset added to every logit.
 
     Softmax ignores a common offset, so the Keras model decides exactly as before (accuracy 1.0). Full-integer
@@ -43,7 +44,7 @@ def offset_run(colour_run, tmp_path_factory, cv):
     """
     import keras
 
-    run = cv.copy_run(colour_run.out, tmp_path_factory.mktemp("offset") / "run")
+    run = copy_run(colour_run.out, tmp_path_factory.mktemp("offset") / "run")
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     logits = model.get_layer("logits")
     kernel, bias = logits.get_weights()
@@ -68,8 +69,8 @@ def test_offset_model_is_still_right_in_keras(offset_run, colour_run):
     np.testing.assert_allclose(after, before, atol=1e-3)
 
 
-def test_max_drop_gate_rejects_a_model_that_fails_it(offset_run, cv):
-    before = cv.snapshot(offset_run)
+def test_max_drop_gate_rejects_a_model_that_fails_it(offset_run):
+    before = snapshot(offset_run)
     result = invoke(offset_run, "--int8", "--calibration", "6")
     assert result.exit_code == 1, (result.output, result.exception)
     assert "Traceback" not in result.output
@@ -82,15 +83,15 @@ def test_max_drop_gate_rejects_a_model_that_fails_it(offset_run, cv):
     assert report["keras_accuracy"] == 1.0
     assert report["drop"] > 0.01 and report["tflite_accuracy"] < 1.0
     assert Path(report["model"]).name == "model_int8.rejected.tflite"
-    after = cv.snapshot(offset_run)
+    after = snapshot(offset_run)
     assert {k: v for k, v in after.items() if k in before} == before  # the run itself is untouched
     assert sorted(set(after) - set(before)) == ["model_int8.rejected.json", "model_int8.rejected.tflite"]
-    assert cv.leftovers(offset_run) == []
+    assert leftovers(offset_run) == []
 
 
-def test_max_drop_is_the_threshold(offset_run, tmp_path, cv):
+def test_max_drop_is_the_threshold(offset_run, tmp_path):
     # the same model, allowed to lose everything, passes and is kept under the deployable name
-    run = cv.copy_run(offset_run, tmp_path / "run")
+    run = copy_run(offset_run, tmp_path / "run")
     result = invoke(run, "--int8", "--calibration", "6", "--max-drop", "1.0")
     assert result.exit_code == 0, result.output
     assert (run / "model_int8.tflite").is_file()
@@ -99,11 +100,11 @@ def test_max_drop_is_the_threshold(offset_run, tmp_path, cv):
     assert report["passed"] is True and report["drop"] > 0.01
 
 
-def test_a_crash_during_verification_leaves_nothing(colour_run, tmp_path, monkeypatch, cv):
+def test_a_crash_during_verification_leaves_nothing(colour_run, tmp_path, monkeypatch):
     import antbee.convert.run as convert_run_module
 
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
-    before = cv.snapshot(run)
+    run = copy_run(colour_run.out, tmp_path / "run")
+    before = snapshot(run)
 
     def crash(*args, **kwargs):
         raise RuntimeError("interpreter crashed")
@@ -111,19 +112,19 @@ def test_a_crash_during_verification_leaves_nothing(colour_run, tmp_path, monkey
     monkeypatch.setattr(convert_run_module, "verify", crash)
     with pytest.raises(RuntimeError, match="interpreter crashed"):
         convert_run_module.convert_run(convert_run_module.ConvertOptions(model=run, variant="float16"))
-    assert cv.snapshot(run) == before
-    assert cv.leftovers(run) == []
+    assert snapshot(run) == before
+    assert leftovers(run) == []
 
 
 # ---- bad input: one-line error, exit 2, nothing half-written
 
 
-def test_two_variant_flags(colour_run, tmp_path, cv):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
-    before = cv.snapshot(run)
+def test_two_variant_flags(colour_run, tmp_path):
+    run = copy_run(colour_run.out, tmp_path / "run")
+    before = snapshot(run)
     result = invoke(run, "--int8", "--float16")
     assert_usage_error(result, "choose one variant", "--int8 --float16")
-    assert cv.snapshot(run) == before
+    assert snapshot(run) == before
 
 
 def test_three_variant_flags(tmp_path):
@@ -135,12 +136,12 @@ def test_missing_run_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_model_file_in_a_run(colour_run, tmp_path, cv):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_missing_model_file_in_a_run(colour_run, tmp_path):
+    run = copy_run(colour_run.out, tmp_path / "run")
     (run / "model.keras").unlink()
-    before = cv.snapshot(run)
+    before = snapshot(run)
     assert_usage_error(invoke(run, "--int8"), "model.keras", "not found")
-    assert cv.snapshot(run) == before
+    assert snapshot(run) == before
 
 
 def test_not_a_keras_file(colour_run, tmp_path):
@@ -150,18 +151,18 @@ def test_not_a_keras_file(colour_run, tmp_path):
 
 
 @pytest.mark.parametrize("content", ["random", "empty", "truncated"])
-def test_corrupt_model_file(colour_run, tmp_path, cv, content):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_corrupt_model_file(colour_run, tmp_path, content):
+    run = copy_run(colour_run.out, tmp_path / "run")
     good = (run / "model.keras").read_bytes()
     data = {"random": os.urandom(20_000), "empty": b"", "truncated": good[: len(good) // 2]}[content]
     (run / "model.keras").write_bytes(data)
-    before = cv.snapshot(run)
+    before = snapshot(run)
     assert_usage_error(invoke(run, "--int8"), "model.keras", "not a loadable Keras model")
-    assert cv.snapshot(run) == before
-    assert cv.leftovers(run) == []
+    assert snapshot(run) == before
+    assert leftovers(run) == []
 
 
-def test_model_needing_unsafe_deserialization(colour_run, tmp_path, cv):
+def test_model_needing_unsafe_deserialization(colour_run, tmp_path):
     import keras
 
     run = tmp_path / "run"
@@ -176,30 +177,30 @@ def test_model_needing_unsafe_deserialization(colour_run, tmp_path, cv):
     keras.Model(inputs, outputs).save(run / "model.keras")
     assert marker.exists()  # the Lambda's code runs whenever the layer is called...
     marker.unlink()
-    before = cv.snapshot(run)
+    before = snapshot(run)
     result = invoke(run / "model.keras", "--float32")
     assert_usage_error(result, "model.keras", "unsafe deserialization")
-    assert cv.snapshot(run) == before
+    assert snapshot(run) == before
     assert not marker.exists()  # ...and loading it did not call it
 
 
-def test_run_without_split_info(colour_run, tmp_path, cv):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_run_without_split_info(colour_run, tmp_path):
+    run = copy_run(colour_run.out, tmp_path / "run")
     (run / "split.json").unlink()
-    before = cv.snapshot(run)
+    before = snapshot(run)
     assert_usage_error(invoke(run, "--int8"), "split.json", "no split info")
-    assert cv.snapshot(run) == before
+    assert snapshot(run) == before
 
 
-def test_run_with_malformed_split_info(colour_run, tmp_path, cv):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_run_with_malformed_split_info(colour_run, tmp_path):
+    run = copy_run(colour_run.out, tmp_path / "run")
     (run / "split.json").write_text('{"classes": ["a"')
     assert_usage_error(invoke(run, "--float16"), "split.json", "malformed split info")
     assert not list(run.glob("*.tflite"))
 
 
-def test_run_whose_data_is_gone(colour_run, tmp_path, cv):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_run_whose_data_is_gone(colour_run, tmp_path):
+    run = copy_run(colour_run.out, tmp_path / "run")
     split = json.loads((run / "split.json").read_text())
     split["data"] = str(tmp_path / "moved-away")
     (run / "split.json").write_text(json.dumps(split))
@@ -208,8 +209,8 @@ def test_run_whose_data_is_gone(colour_run, tmp_path, cv):
 
 
 @pytest.mark.parametrize("flag, value", [("--calibration", "0"), ("--max-drop", "-0.5")])
-def test_bad_option_values(colour_run, tmp_path, cv, flag, value):
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+def test_bad_option_values(colour_run, tmp_path, flag, value):
+    run = copy_run(colour_run.out, tmp_path / "run")
     assert_usage_error(invoke(run, "--int8", flag, value), flag)
     assert not list(run.glob("*.tflite"))
 

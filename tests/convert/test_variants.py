@@ -13,6 +13,8 @@ from antbee.convert.cli import app
 from antbee.edge import metadata
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.edge.preprocess import IMAGE_SIZE, preprocess
+from run_folders import copy_run, leftovers
+from synthetic import CLASSES
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,7 @@ def images_of(split: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
-def test_variant_converts_and_passes_verification(tiny_conversions, tiny_run, variant, cv):
+def test_variant_converts_and_passes_verification(tiny_conversions, tiny_run, variant):
     result = tiny_conversions[variant]
     assert result.exit_code == 0, (result.output, result.exception)
     assert "passed" in result.stdout
@@ -54,17 +56,17 @@ def test_variant_converts_and_passes_verification(tiny_conversions, tiny_run, va
         assert key in report
     assert report["calibration"] == (200 if variant == "int8" else None)
     assert not list(tiny_run.out.glob(f"model_{variant}.rejected*"))
-    assert cv.leftovers(tiny_run.out) == []
+    assert leftovers(tiny_run.out) == []
 
 
 @pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
-def test_variant_carries_labels_and_input_contract(tiny_conversions, tiny_run, variant, cv):
+def test_variant_carries_labels_and_input_contract(tiny_conversions, tiny_run, variant):
     assert tiny_conversions[variant].exit_code == 0
     path = tiny_run.out / f"model_{variant}.tflite"
     info = metadata.read(path.read_bytes(), str(path))
     assert info is not None
     labels = (tiny_run.out / "labels.txt").read_text().splitlines()
-    assert list(info.labels) == labels == list(cv.CLASSES)
+    assert list(info.labels) == labels == list(CLASSES)
     split = json.loads((tiny_run.out / "split.json").read_text())
     assert info.resize == split["resize"] == "crop"
     assert tuple(info.size) == IMAGE_SIZE
@@ -157,10 +159,10 @@ def test_float32_agrees_with_keras_on_every_test_image(colour_run, colour_float3
     np.testing.assert_allclose(device_scores, keras_scores, atol=1e-4)
 
 
-def test_int8_of_a_good_model_passes_the_gate(colour_run, tmp_path, cv):
+def test_int8_of_a_good_model_passes_the_gate(colour_run, tmp_path):
     from antbee.convert.run import ConvertOptions, convert_run
 
-    run = cv.copy_run(colour_run.out, tmp_path / "run")
+    run = copy_run(colour_run.out, tmp_path / "run")
     result = convert_run(ConvertOptions(model=run, variant="int8", calibration=12))
     assert result.path == run / "model_int8.tflite"
     v = result.verification
@@ -169,16 +171,16 @@ def test_int8_of_a_good_model_passes_the_gate(colour_run, tmp_path, cv):
     assert report["calibration"] == 12 and report["passed"] is True
     classifier = Classifier(ClassifierOptions(model=result.path))
     assert classifier.interpreter.get_input_details()[0]["dtype"] == np.uint8
-    assert cv.leftovers(run) == []
+    assert leftovers(run) == []
 
 
-def test_custom_out_path(colour_run, tmp_path, cv):
+def test_custom_out_path(colour_run, tmp_path):
     out = tmp_path / "deploy" / "colours.tflite"
     result = CliRunner().invoke(app, [str(colour_run.out), "--dynamic", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and (tmp_path / "deploy" / "colours.json").is_file()
     assert sorted(p.name for p in out.parent.iterdir()) == ["colours.json", "colours.tflite"]
-    assert metadata.read(out.read_bytes()).labels == cv.CLASSES
+    assert metadata.read(out.read_bytes()).labels == CLASSES
 
 
 def test_stratified_calibration_sample():

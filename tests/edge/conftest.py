@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-SIZE = 32
-LABELS = ("ant", "bee")
-# BGR pixels, as cv2.imwrite takes them: red decides "ant", blue decides "bee".
-RED = (20, 30, 220)
-BLUE = (220, 30, 20)
-
-
-def _load_tiny_models():
-    # Shared with tests/reliability; loaded by path, since test folders cannot import each other.
-    name = "antbee_test_tiny_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / "tiny_models.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def _check_decides_by_colour(path: Path) -> None:
-    from antbee.edge.classifier import Classifier, ClassifierOptions
-
-    classifier = Classifier(ClassifierOptions(model=path))
-    for colour, label in ((RED, "ant"), (BLUE, "bee")):
-        image = np.full((40, 60, 3), colour, np.uint8)
-        top = classifier.classify_bgr(image).top
-        assert top.label == label and top.score > 0.9, f"{path.name}: {colour} -> {top}"
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory):
-    """A float32 and an int8 tiny model with labels ant/bee packed in, and a plain int8 one; checked by colour."""
-    models = _load_tiny_models().build_tiny_models(tmp_path_factory.mktemp("models"))
-    _check_decides_by_colour(models.float32)
-    _check_decides_by_colour(models.int8)
-    return models
+import synthetic
+from tiny_models import BLUE_BGR as BLUE
+from tiny_models import RED_BGR as RED
 
 
 @pytest.fixture
@@ -55,12 +19,8 @@ def write_image(tmp_path):
 
     def write(name: str, colour=RED, size=(48, 64)) -> Path:
         path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        image = np.full((*size, 3), colour, np.uint8)
-        ok, encoded = cv2.imencode(path.suffix or ".png", image)
-        assert ok
-        path.write_bytes(encoded.tobytes())  # imwrite cannot take every non-ASCII path
-        return path
+        # Written as bytes: cv2.imwrite cannot take every non-ASCII path.
+        return synthetic.write(path, synthetic.encode(np.full((*size, 3), colour, np.uint8), path.suffix or ".png"))
 
     return write
 
@@ -109,11 +69,3 @@ class FakeCapture:
 def fake_capture():
     """The FakeCapture class."""
     return FakeCapture
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The read-only ../shared folder beside the checkout; skips the test when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data not found at {SHARED} (expected ../shared beside the checkout)")
-    return SHARED

@@ -71,3 +71,16 @@ def test_video_file(plain_venv, tmp_path):
     assert [row["frame"] for row in rows] == list(range(len(rows))) and len(rows) == 6
     assert [row["label"] for row in rows] == ["bees", "ants"] * 3
     assert all(np.isfinite(row["latency_ms"]) for row in rows)
+
+
+@pytest.mark.parametrize("command, args", [("antbee-train", ["some.zip"]), ("antbee-convert", ["--int8"]),
+                                           ("antbee-bench", ["--smoke"])])
+def test_workstation_commands_name_the_extra_to_install(plain_venv, tmp_path, command, args):
+    done = subprocess.run([plain_venv / "bin" / command, *args], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr  # one line, no traceback
+    assert lines[0].startswith(f"{command}: error: ") and "pip install 'antbee[train]'" in lines[0]
+    assert "tensorflow" in lines[0]

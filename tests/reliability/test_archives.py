@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import corpus
+import synthetic
 from antbee.common.errors import ImageError, UsageError
 from antbee.train import data as datalib
-from antbee.train.data import DataSource, Example, make_split, read_images
+from antbee.common.runs import Example
+from antbee.train.data import DataSource, make_split, read_images
 
 
-def _png(corpus, colour=(200, 30, 30)) -> bytes:
+def _png(colour=(200, 30, 30)) -> bytes:
     return corpus.encode(np.full((20, 20, 3), colour, np.uint8), "PNG")
 
 
@@ -26,18 +29,18 @@ def _snapshot(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-def test_zip_slip_members_are_rejected_listed_and_nothing_is_written(tmp_path, corpus):
+def test_zip_slip_members_are_rejected_listed_and_nothing_is_written(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     archive = work / "data.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for i in range(3):
-            out.writestr(f"ants/ant_{i}.png", _png(corpus))
-            out.writestr(f"bees/bee_{i}.png", _png(corpus, (30, 30, 200)))
+            out.writestr(f"ants/ant_{i}.png", _png())
+            out.writestr(f"bees/bee_{i}.png", _png((30, 30, 200)))
         # zipfile sanitises names given to writestr as strings only partly; set them on ZipInfo directly.
         for name in ("../evil.png", "ants/../../evil2.png", "/tmp/antbee-evil.png", "\\evil\\x.png",
                      "C:/evil/y.png", "ants/..\\..\\evil3.png"):
-            out.writestr(zipfile.ZipInfo(name), _png(corpus))
+            out.writestr(zipfile.ZipInfo(name), _png())
     before = _snapshot(tmp_path)
     split = make_split(archive, test_size=0.34)
     unsafe = {s.source for s in split.skipped if "unsafe path" in s.reason}
@@ -52,7 +55,7 @@ def test_zip_slip_members_are_rejected_listed_and_nothing_is_written(tmp_path, c
     assert not Path("/tmp/antbee-evil.png").exists()
 
 
-def test_too_many_members_is_refused(tmp_path, corpus, monkeypatch):
+def test_too_many_members_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(datalib, "MAX_MEMBERS", 10)
     archive = tmp_path / "many.zip"
     with zipfile.ZipFile(archive, "w") as out:
@@ -79,20 +82,20 @@ def test_a_zip_bomb_over_the_total_size_limit_is_refused_before_inflating(tmp_pa
     assert peak < 4 * 2**20  # refused from the headers, not by inflating
 
 
-def _lying_zip(tmp_path: Path, real: int, declared: int, corpus) -> Path:
+def _lying_zip(tmp_path: Path, real: int, declared: int) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
         out.writestr("ants/liar.png", b"\0" * real)
-        out.writestr("ants/a.png", _png(corpus))
-        out.writestr("bees/b.png", _png(corpus, (20, 20, 200)))
+        out.writestr("ants/a.png", _png())
+        out.writestr("bees/b.png", _png((20, 20, 200)))
     path = tmp_path / "liar.zip"
     path.write_bytes(corpus.patch_zip_sizes(buffer.getvalue(), "ants/liar.png", declared))
     return path
 
 
-def test_a_member_that_inflates_past_its_declared_size_is_read_only_up_to_it(tmp_path, corpus, monkeypatch):
+def test_a_member_that_inflates_past_its_declared_size_is_read_only_up_to_it(tmp_path, monkeypatch):
     monkeypatch.setattr(datalib, "MAX_FILE_BYTES", 2**20)
-    archive = _lying_zip(tmp_path, real=20 * 2**20, declared=1000, corpus=corpus)
+    archive = _lying_zip(tmp_path, real=20 * 2**20, declared=1000)
     with DataSource(archive) as source:
         tracemalloc.start()
         try:
@@ -107,9 +110,9 @@ def test_a_member_that_inflates_past_its_declared_size_is_read_only_up_to_it(tmp
     assert [s.source for s in images.skipped] == ["ants/liar.png"]
 
 
-def test_a_member_declared_larger_than_the_file_limit_is_skipped_unread(tmp_path, corpus, monkeypatch):
+def test_a_member_declared_larger_than_the_file_limit_is_skipped_unread(tmp_path, monkeypatch):
     monkeypatch.setattr(datalib, "MAX_FILE_BYTES", 2**20)
-    archive = _lying_zip(tmp_path, real=3 * 2**20, declared=3 * 2**20, corpus=corpus)
+    archive = _lying_zip(tmp_path, real=3 * 2**20, declared=3 * 2**20)
     with DataSource(archive) as source:
         images = read_images(source, [Example("ants/liar.png", 0), Example("bees/b.png", 1)], (16, 16), "crop")
     assert [e.source for e in images.kept] == ["bees/b.png"]
@@ -117,14 +120,14 @@ def test_a_member_declared_larger_than_the_file_limit_is_skipped_unread(tmp_path
 
 
 @pytest.mark.parametrize("damage", ["crc", "deflate", "unknown-method"])
-def test_corrupt_members_are_skipped_with_a_reason_not_a_crash(tmp_path, corpus, damage):
-    good = _png(corpus)
+def test_corrupt_members_are_skipped_with_a_reason_not_a_crash(tmp_path, damage):
+    good = _png()
     buffer = io.BytesIO()
     method = zipfile.ZIP_STORED if damage == "crc" else zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(buffer, "w", method) as out:
         out.writestr("ants/bad.png", good * 3)
         out.writestr("ants/a.png", good)
-        out.writestr("bees/b.png", _png(corpus, (20, 20, 200)))
+        out.writestr("bees/b.png", _png((20, 20, 200)))
     data = bytearray(buffer.getvalue())
     start = data.find(b"ants/bad.png") + len("ants/bad.png")  # local header name, then the member's data
     if damage == "crc":
@@ -152,8 +155,8 @@ def test_a_file_that_is_not_a_zip_is_a_usage_error(tmp_path, content):
         make_split(path)
 
 
-def test_a_truncated_zip_is_a_usage_error(tmp_path, corpus):
-    root = corpus.write_dataset(tmp_path / "d", per_class=3)
+def test_a_truncated_zip_is_a_usage_error(tmp_path):
+    root = synthetic.write_dataset(tmp_path / "d", per_class=3)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as out:
         for path in sorted(root.rglob("*.png")):

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+import corpus
 from antbee.edge import runner
 from antbee.common.errors import UsageError
 from antbee.edge.runner import EdgeOptions, classify_frame, open_frames
@@ -43,7 +44,7 @@ def _cli(args, monkeypatch, capture=None):
     return result, time.monotonic() - started
 
 
-def test_a_camera_that_does_not_open_is_exit_2(monkeypatch, tiny_models, corpus):
+def test_a_camera_that_does_not_open_is_exit_2(monkeypatch, tiny_models):
     capture = corpus.FakeCapture([], opened=False)
     with pytest.raises(UsageError, match="cannot open the camera"):
         open_frames(EdgeOptions(camera="0"), factory=lambda source: capture)
@@ -54,7 +55,7 @@ def test_a_camera_that_does_not_open_is_exit_2(monkeypatch, tiny_models, corpus)
     assert result.stderr.count("antbee-edge: error: --camera 0: cannot open the camera") == 1
 
 
-def test_a_camera_that_stops_mid_stream_retries_then_ends_with_the_summary(monkeypatch, tiny_models, corpus):
+def test_a_camera_that_stops_mid_stream_retries_then_ends_with_the_summary(monkeypatch, tiny_models):
     capture = corpus.FakeCapture([RED] * 5 + [None] * 100)
     result, seconds = _cli(["--camera", "0", "--json", "--model", str(tiny_models.int8), "--no-display"],
                            monkeypatch, capture)
@@ -66,7 +67,7 @@ def test_a_camera_that_stops_mid_stream_retries_then_ends_with_the_summary(monke
     assert seconds < DEADLINE_S
 
 
-def test_a_camera_that_hiccups_recovers(tiny_models, corpus):
+def test_a_camera_that_hiccups_recovers(tiny_models):
     from antbee.edge.classifier import Classifier, ClassifierOptions
 
     classifier = Classifier(ClassifierOptions(model=tiny_models.int8))
@@ -80,8 +81,7 @@ def test_a_camera_that_hiccups_recovers(tiny_models, corpus):
     assert capture.released
 
 
-def test_frames_of_the_wrong_size_or_kind_give_error_results_and_the_loop_goes_on(monkeypatch, tiny_models,
-                                                                                   corpus):
+def test_frames_of_the_wrong_size_or_kind_give_error_results_and_the_loop_goes_on(monkeypatch, tiny_models):
     frames = [RED, np.full((480, 640, 3), 200, np.uint8), np.zeros((1, 1, 3), np.uint8), BLUE[:, :, 0],
               np.zeros((0, 64, 3), np.uint8), np.zeros((48, 64, 4), np.uint8), np.zeros((48, 64, 2), np.uint8),
               RED.astype(np.float32), np.zeros((48, 64, 3, 1), np.uint8), np.zeros((5000, 2, 3), np.uint8), BLUE]
@@ -96,7 +96,7 @@ def test_frames_of_the_wrong_size_or_kind_give_error_results_and_the_loop_goes_o
     assert f"{len(frames)} frames, 4 failed" in result.stderr
 
 
-def test_a_video_file_that_ends_stops_cleanly(monkeypatch, tiny_models, corpus):
+def test_a_video_file_that_ends_stops_cleanly(monkeypatch, tiny_models):
     capture = corpus.FakeCapture([RED, BLUE, None, RED])  # a file's first failed read is its end
     result, _ = _cli(["--video", __file__, "--model", str(tiny_models.int8), "--no-display"], monkeypatch, capture)
     assert result.exit_code == 0 and "2 frames, 0 failed" in result.stderr

@@ -2,7 +2,7 @@
 
 Only the documented error type (AntbeeError: ImageError, ModelError, UsageError) may escape.
 derandomize=True makes every run, in CI too, try the same examples; the counts below are sized
-for about 30 s in total on a 2-core machine and are what report.py quotes.
+to keep the fuzzers short and are what tools/reliability_report.py quotes.
 """
 
 from __future__ import annotations

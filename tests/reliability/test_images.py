@@ -1,6 +1,6 @@
 """Bad and odd image files through the decoder, the training reader and the antbee-edge CLI.
 
-Decision on EXIF orientation (issue 7): it is honoured, everywhere. OpenCV's IMREAD_COLOR applies
+Decision on EXIF orientation: it is honoured, everywhere. OpenCV's IMREAD_COLOR applies
 the EXIF Orientation tag, and training (antbee.train.data.read_images), conversion and the device
 (antbee.edge.preprocess.load_bgr) all decode through that one call, so a phone photo taken
 sideways is seen upright, the same way, by the model in training and on the device. Transparent
@@ -17,27 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import corpus
+import synthetic
 from antbee.edge import preprocess as pre
 from antbee.common.errors import ImageError
 from antbee.edge.imageheader import sniff
 from antbee.edge.preprocess import load_bgr, load_rgb, prepare, preprocess
 
 
-def _cases():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("antbee_reliability_corpus_cases",
-                                                  Path(__file__).with_name("corpus.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.image_corpus()
-
-
-CASES = _cases()
+CASES = corpus.image_corpus()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.filename for c in CASES])
-def test_each_corpus_image_decodes_correctly_or_raises_image_error(case, corpus, tmp_path):
+def test_each_corpus_image_decodes_correctly_or_raises_image_error(case, tmp_path):
     path = tmp_path / case.filename
     path.write_bytes(case.data)
     if case.expect == "error":
@@ -57,8 +49,9 @@ def test_each_corpus_image_decodes_correctly_or_raises_image_error(case, corpus,
         assert prepared.shape == (24, 24, 3) and prepared.dtype == np.uint8
 
 
-def test_exif_orientation_is_applied_and_the_training_reader_sees_the_same_pixels(corpus, tmp_path):
-    from antbee.train.data import DataSource, Example, read_images
+def test_exif_orientation_is_applied_and_the_training_reader_sees_the_same_pixels(tmp_path):
+    from antbee.common.runs import Example
+    from antbee.train.data import DataSource, read_images
 
     data = corpus.exif_rotated_jpeg(6, height=30, width=40)
     (tmp_path / "a").mkdir()
@@ -79,7 +72,7 @@ def test_exif_orientation_is_applied_and_the_training_reader_sees_the_same_pixel
         np.testing.assert_array_equal(training.pixels[0], on_device)
 
 
-def test_an_oversize_jpeg_is_downscaled_upright(corpus, monkeypatch):
+def test_an_oversize_jpeg_is_downscaled_upright(monkeypatch):
     monkeypatch.setattr(pre, "MAX_PIXELS", 400)  # 40x30 = 1200 pixels: over, so decoded at 1/8
     data = corpus.exif_rotated_jpeg(6, height=32, width=48)
     image = load_rgb(data)
@@ -90,7 +83,7 @@ def test_an_oversize_jpeg_is_downscaled_upright(corpus, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["PNG", "BMP", "WEBP", "TIFF", "GIF"])
-def test_images_over_the_pixel_limit_are_refused_before_decoding(corpus, monkeypatch, kind):
+def test_images_over_the_pixel_limit_are_refused_before_decoding(monkeypatch, kind):
     monkeypatch.setattr(pre, "MAX_PIXELS", 1000)
     data = corpus.encode(corpus.halves_rgb(40, 30), kind)
     with pytest.raises(ImageError, match="40x30|30x40") as error:
@@ -98,7 +91,7 @@ def test_images_over_the_pixel_limit_are_refused_before_decoding(corpus, monkeyp
     assert "too large" in str(error.value)
 
 
-def test_header_sizes_agree_with_pillow_for_every_format(corpus):
+def test_header_sizes_agree_with_pillow_for_every_format():
     from PIL import Image
 
     picture = Image.fromarray(corpus.halves_rgb(23, 37))
@@ -119,7 +112,7 @@ def test_header_sizes_agree_with_pillow_for_every_format(corpus):
         assert load_bgr(data).shape[:2] in ((23, 37), (37, 23)), name
 
 
-def test_a_one_pixel_image_fills_the_model_input_with_its_colour(corpus):
+def test_a_one_pixel_image_fills_the_model_input_with_its_colour():
     data = corpus.encode(np.full((1, 1, 3), (200, 10, 10), np.uint8), "PNG")
     prepared = preprocess(data, (224, 224))
     assert prepared.shape == (224, 224, 3)
@@ -147,7 +140,7 @@ except ImageError as exc:
 """
 
 
-def test_a_20000_pixel_square_png_is_refused_within_the_memory_bound(png_bomb, corpus):
+def test_a_20000_pixel_square_png_is_refused_within_the_memory_bound(png_bomb):
     assert png_bomb.stat().st_size < 2 * 2**20
     run = corpus.measured_run([sys.executable, "-c", BOMB_DECODE, str(png_bomb)])
     print(f"PNG bomb 20000x20000: peak RSS {run['peak_mb']:.0f} MB, {run['stdout'].strip()}")
@@ -156,7 +149,7 @@ def test_a_20000_pixel_square_png_is_refused_within_the_memory_bound(png_bomb, c
     assert run["peak_mb"] < corpus.MEMORY_BOUND_MB
 
 
-def test_a_120_megapixel_jpeg_is_downscaled_within_the_memory_bound(tmp_path, corpus):
+def test_a_120_megapixel_jpeg_is_downscaled_within_the_memory_bound(tmp_path):
     path = corpus.big_jpeg(tmp_path / "big.jpg")
     run = corpus.measured_run([sys.executable, "-c", BOMB_DECODE, str(path)])
     print(f"JPEG 12000x10000: peak RSS {run['peak_mb']:.0f} MB, {run['stdout'].strip()}")
@@ -165,7 +158,7 @@ def test_a_120_megapixel_jpeg_is_downscaled_within_the_memory_bound(tmp_path, co
 
 
 # --------------------------------------------------------------------------- through antbee-edge
-def _corpus_folder(root: Path, corpus) -> dict[str, str]:
+def _corpus_folder(root: Path) -> dict[str, str]:
     """Write the corpus, good images with awkward names, and symlink loops; name -> expect."""
     expect = {}
     for case in CASES:
@@ -180,13 +173,13 @@ def _corpus_folder(root: Path, corpus) -> dict[str, str]:
     return expect
 
 
-def test_the_cli_gives_one_result_per_image_an_error_for_each_bad_one_and_exit_1(tmp_path, corpus, tiny_models,
+def test_the_cli_gives_one_result_per_image_an_error_for_each_bad_one_and_exit_1(tmp_path, tiny_models,
                                                                                   png_bomb, edge_command):
     import subprocess
 
     root = tmp_path / "photos"
     root.mkdir()
-    expect = _corpus_folder(root, corpus)
+    expect = _corpus_folder(root)
     os.symlink(png_bomb, root / "bomb.png")
     expect["bomb.png"] = "error"
     del expect["readme.txt"]  # folders are walked by image suffix; a .txt is not picked up
@@ -213,7 +206,7 @@ def test_the_cli_gives_one_result_per_image_an_error_for_each_bad_one_and_exit_1
     assert "truncated.jpg" in plain.stderr and "picture.bmp: " in plain.stdout
 
 
-def test_the_cli_in_process_keeps_going_after_bad_images(tmp_path, corpus, tiny_models):
+def test_the_cli_in_process_keeps_going_after_bad_images(tmp_path, tiny_models):
     from typer.testing import CliRunner
 
     from antbee.edge.cli import app
@@ -232,10 +225,10 @@ def test_the_cli_in_process_keeps_going_after_bad_images(tmp_path, corpus, tiny_
         assert ("error" in record) == (case.expect == "error"), (case.filename, record)
 
 
-def test_training_folders_with_symlink_loops_and_odd_names_are_listed_once(tmp_path, corpus):
+def test_training_folders_with_symlink_loops_and_odd_names_are_listed_once(tmp_path):
     from antbee.train.data import DataSource, make_split, read_images
 
-    root = corpus.write_dataset(tmp_path / "data", per_class=4)
+    root = synthetic.write_dataset(tmp_path / "data", per_class=4)
     odd = root / "ants" / "fourmi été 7.png"
     odd.write_bytes((root / "ants" / "ant_000.png").read_bytes())
     os.symlink("..", root / "ants" / "loop")

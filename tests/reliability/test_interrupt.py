@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 import pytest
 
+import synthetic
+from run_folders import TINY_ARGS
+
 TRAIN = [sys.executable, "-c", "from antbee.train.cli import main; main()"]
 CONVERT = [sys.executable, "-c", "from antbee.convert.cli import main; main()"]
-TRAIN_ARGS = ["--backbone", "mobilenet_v2:0.35", "--weights", "none", "--test-size", "0.3"]
-SIGTERM_FIX = ("SIGTERM's default action ends Python without running finally blocks, so the staging "
-               "folder / .verifying file stays. Fix (train/cli.py and convert/cli.py, in main()): "
-               "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum)) before app()")
+TRAIN_ARGS = [*TINY_ARGS, "--test-size", "0.3"]
 
 
 def _env(tmp: Path) -> dict:
@@ -70,9 +70,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def good_run(tmp_path_factory, corpus) -> Run:
+def good_run(tmp_path_factory) -> Run:
     root = tmp_path_factory.mktemp("interrupt")
-    corpus.write_dataset(root / "data", per_class=10)
+    synthetic.write_dataset(root / "data", per_class=10)
     return Run(root)
 
 

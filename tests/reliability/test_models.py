@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import corpus
 from antbee.edge import interpreter as interp
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.common.errors import ModelError
 
-FLIPS_IN_TESTS = 2 * 30  # two workers in parallel; report.py runs more
+FLIPS_IN_TESTS = 2 * 30  # two workers in parallel; tools/reliability_report.py runs more
 
 
 def _bad_models(folder: Path, tiny_models) -> dict[str, Path]:
@@ -47,7 +48,7 @@ def test_broken_model_files_are_model_errors(tmp_path, tiny_models):
         assert str(path) in str(error.value), name
 
 
-def test_the_cli_exits_2_with_one_line_for_each_broken_model(tmp_path, tiny_models, corpus, edge_command):
+def test_the_cli_exits_2_with_one_line_for_each_broken_model(tmp_path, tiny_models, edge_command):
     image = tmp_path / "a.png"
     image.write_bytes(corpus.encode(np.full((8, 8, 3), 200, np.uint8), "PNG"))
     for name, path in _bad_models(tmp_path, tiny_models).items():
@@ -59,11 +60,11 @@ def test_the_cli_exits_2_with_one_line_for_each_broken_model(tmp_path, tiny_mode
         assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-def test_bit_flipped_models_never_kill_the_process(tiny_models, corpus):
+def test_bit_flipped_models_never_kill_the_process(tiny_models):
     """Each mutant loads in a forked child; none may die by a signal, nothing but ModelError may escape.
 
     Before the probe in antbee.edge.interpreter, about 1 in 200 such mutants killed the process
-    with SIGSEGV inside allocate_tensors(); see report.py for a longer run.
+    with SIGSEGV inside allocate_tensors(); see tools/reliability_report.py for a longer run.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -132,7 +133,7 @@ def test_the_probe_is_skipped_for_a_model_already_probed(tiny_models, monkeypatc
     assert calls == []
 
 
-def test_labels_that_do_not_match_the_outputs_exit_2(tmp_path, tiny_models, corpus, edge_command):
+def test_labels_that_do_not_match_the_outputs_exit_2(tmp_path, tiny_models, edge_command):
     image = tmp_path / "a.png"
     image.write_bytes(corpus.encode(np.full((8, 8, 3), 200, np.uint8), "PNG"))
     labels = tmp_path / "labels.txt"
@@ -152,7 +153,7 @@ def test_labels_that_do_not_match_the_outputs_exit_2(tmp_path, tiny_models, corp
         Classifier(ClassifierOptions(model=wrong))
 
 
-def test_a_model_with_a_non_image_input_is_a_model_error_and_exit_2(tmp_path, tiny_models, corpus, edge_command):
+def test_a_model_with_a_non_image_input_is_a_model_error_and_exit_2(tmp_path, tiny_models, edge_command):
     with pytest.raises(ModelError, match=r"expected an image input of shape \[1, height, width, 3\], found \[1, 10\]"):
         Classifier(ClassifierOptions(model=tiny_models.vector_input))
     image = tmp_path / "a.png"
@@ -163,7 +164,7 @@ def test_a_model_with_a_non_image_input_is_a_model_error_and_exit_2(tmp_path, ti
     assert "found [1, 10]" in done.stderr
 
 
-def test_a_missing_model_and_a_folder_as_model_exit_2(tmp_path, edge_command, corpus):
+def test_a_missing_model_and_a_folder_as_model_exit_2(tmp_path, edge_command):
     image = tmp_path / "a.png"
     image.write_bytes(corpus.encode(np.full((8, 8, 3), 200, np.uint8), "PNG"))
     for model in (tmp_path / "nope.tflite", tmp_path):

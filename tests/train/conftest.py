@@ -1,98 +1,21 @@
 """Fixtures for the training tests: tiny synthetic data sets (folders and a ZIP) with bad files, and tiny runs.
 
-Every image is a noisy solid colour, so no two files are equal (the trainer drops test images that
-duplicate a training image). The runs use MobileNetV2 alpha 0.35 without pretrained weights, so they
-are fast but their features carry no reliable signal: the tests check what the pipeline does and
-writes, not how accurate it is (the real-data tests do that).
+The images come from tests/synthetic.py; the runs use run_folders.TINY, so they are fast but check what
+the pipeline does and writes, not how accurate it is (the real-data tests do that).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 from typing import NamedTuple
 
-import cv2
-import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-TINY = {"backbone": "mobilenet_v2:0.35", "weights": "none"}
-TINY_ARGS = ["--backbone", "mobilenet_v2:0.35", "--weights", "none"]
-# BGR, as cv2.imwrite takes them.
-COLOURS = {"red": (30, 30, 220), "green": (30, 200, 30), "blue": (220, 30, 30)}
-# The bad files of the folder layout and why they are bad; each must be named in metrics.json["skipped"].
-FOLDER_BAD = {
-    "train/red/empty.jpg": "empty",
-    "train/red/truncated.jpg": "truncated",
-    "train/blue/notes.jpg": "text",
-    "train/blue/anim.gif": "gif",
-}
-ZIP_BAD = {
-    "shapes/red_900.jpg": "empty",
-    "shapes/blue_901.jpg": "truncated",
-    "shapes/green_902.jpg": "text",
-    "shapes/red_903.gif": "gif",
-}
-# Members that must be rejected, never read as data nor written anywhere. Their bytes are valid images,
-# so if they were accepted they would show up as the classes "evil", "abs", "bs" or "drive".
-ZIP_UNSAFE = ("../evil.jpg", "/abs.jpg", "shapes\\..\\..\\bs.jpg", "C:/drive.jpg")
-
-
-def image(colour: str, seed: int, size: tuple[int, int] = (40, 52)) -> np.ndarray:
-    """A BGR image of one colour with its own noise, so every file's bytes and pixels differ."""
-    rng = np.random.default_rng(seed)
-    base = np.array(COLOURS[colour], np.int16)
-    noise = rng.integers(-25, 26, (*size, 3))
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
-
-
-def encode(pixels: np.ndarray, suffix: str) -> bytes:
-    ok, data = cv2.imencode(suffix, pixels)
-    assert ok
-    return data.tobytes()
-
-
-def bad_bytes(kind: str, seed: int = 0) -> bytes:
-    """The bytes of a bad input: an empty file, a truncated JPEG, text named .jpg, or a GIF."""
-    if kind == "empty":
-        return b""
-    if kind == "truncated":
-        whole = encode(image("red", 10_000 + seed, (64, 64)), ".jpg")
-        return whole[: len(whole) // 2]
-    if kind == "text":
-        return b"this is not an image, just notes\n"
-    if kind == "gif":  # a real 1x1 GIF: skipped for its type, not for its content
-        return (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\x00\x00\x00!\xf9\x04\x00\x00\x00\x00\x00"
-                b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
-    raise ValueError(kind)
-
-
-def write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def flat_names() -> dict[str, tuple[str, int]]:
-    """File name -> (colour, seed) of the flat layout: three naming styles, ten images per class."""
-    names = {}
-    for i in range(10):
-        names[f"red_{i:03d}.jpg"] = ("red", 100 + i)
-        names[f"blue{i + 10}.png"] = ("blue", 200 + i)
-        names[f"green.{i}.jpg"] = ("green", 300 + i)
-    return names
-
-
-@pytest.fixture(scope="session")
-def syn():
-    """This module's constants and helpers (test modules cannot import a conftest under importlib mode)."""
-    return SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("_")})
+from antbee.common.runs import HISTORY, METRICS
+from run_folders import TINY, TINY_ARGS
+from synthetic import FOLDER_BAD, ZIP_BAD, ZIP_UNSAFE, bad_bytes, encode, flat_names, image, write
 
 
 class DataSets(NamedTuple):
@@ -138,7 +61,7 @@ class Run(NamedTuple):
 
 
 def load_run(out: Path) -> Run:
-    return Run(out, json.loads((out / "metrics.json").read_text()), json.loads((out / "history.json").read_text()))
+    return Run(out, json.loads((out / METRICS).read_text()), json.loads((out / HISTORY).read_text()))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from antbee.common.errors import UsageError
 from antbee.train.cli import app
+from run_folders import TINY, TINY_ARGS
+from synthetic import bad_bytes, encode, image, write
 
 
 def invoke(*args, env=None):
@@ -34,55 +36,55 @@ def assert_usage_error(result, *fragments):
         assert fragment in message, (fragment, message)
 
 
-def test_missing_data_path(tmp_path, syn):
-    result = invoke(tmp_path / "no-such-data.zip", "--out", tmp_path / "out", *syn.TINY_ARGS)
+def test_missing_data_path(tmp_path):
+    result = invoke(tmp_path / "no-such-data.zip", "--out", tmp_path / "out", *TINY_ARGS)
     assert_usage_error(result, "no-such-data.zip", "data not found")
     assert not (tmp_path / "out").exists()
 
 
-def test_single_class(tmp_path, datasets, syn):
+def test_single_class(tmp_path, datasets):
     data = tmp_path / "one"
     for part in ("train", "val"):
         (data / part / "red").mkdir(parents=True)
         for path in (datasets.folder / part / "red").glob("img_*"):
             shutil.copy(path, data / part / "red" / path.name)
-    result = invoke(data, "--out", tmp_path / "out", *syn.TINY_ARGS, "--labels-from", "folder")
+    result = invoke(data, "--out", tmp_path / "out", *TINY_ARGS, "--labels-from", "folder")
     assert_usage_error(result, "only the class 'red'", "at least two")
     assert not (tmp_path / "out").exists()
 
 
-def test_single_class_by_file_name(tmp_path, datasets, syn):
+def test_single_class_by_file_name(tmp_path, datasets):
     data = tmp_path / "flat"
     data.mkdir()
     for path in datasets.flat.glob("red_*.jpg"):
         shutil.copy(path, data / path.name)
-    result = invoke(data, "--out", tmp_path / "out", *syn.TINY_ARGS)
+    result = invoke(data, "--out", tmp_path / "out", *TINY_ARGS)
     assert_usage_error(result, "only the class 'red'")
 
 
-def test_class_with_no_readable_images(tmp_path, syn):
+def test_class_with_no_readable_images(tmp_path):
     data = tmp_path / "data"
     for i in range(4):
-        syn.write(data / "red" / f"r{i}.jpg", syn.encode(syn.image("red", i), ".jpg"))
-        syn.write(data / "blue" / f"b{i}.jpg", syn.bad_bytes("empty" if i % 2 else "text"))
-    result = invoke(data, "--out", tmp_path / "out", *syn.TINY_ARGS, "--test-size", "0.5")
+        write(data / "red" / f"r{i}.jpg", encode(image("red", i), ".jpg"))
+        write(data / "blue" / f"b{i}.jpg", bad_bytes("empty" if i % 2 else "text"))
+    result = invoke(data, "--out", tmp_path / "out", *TINY_ARGS, "--test-size", "0.5")
     assert_usage_error(result, "class 'blue'", "no readable training images")
     assert not (tmp_path / "out").exists()
 
 
-def test_not_a_zip(tmp_path, syn):
+def test_not_a_zip(tmp_path):
     fake = tmp_path / "images.zip"
     fake.write_bytes(b"PK but not really a zip file" * 10)
-    result = invoke(fake, "--out", tmp_path / "out", *syn.TINY_ARGS)
+    result = invoke(fake, "--out", tmp_path / "out", *TINY_ARGS)
     assert_usage_error(result, "images.zip", "not a readable ZIP")
 
 
-def test_zip_without_images(tmp_path, syn):
+def test_zip_without_images(tmp_path):
     archive = tmp_path / "docs.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("readme.txt", "hello")
-        z.writestr("../evil.jpg", syn.encode(syn.image("red", 1), ".jpg"))
-    result = invoke(archive, "--out", tmp_path / "out", *syn.TINY_ARGS)
+        z.writestr("../evil.jpg", encode(image("red", 1), ".jpg"))
+    result = invoke(archive, "--out", tmp_path / "out", *TINY_ARGS)
     assert_usage_error(result, "no images found")
     assert not (tmp_path / "evil.jpg").exists()
 
@@ -140,12 +142,12 @@ def test_offline_reference_download_says_to_pass_the_zip(tmp_path, monkeypatch):
     assert not any(p.is_file() for p in (tmp_path / "keras").rglob("*"))
 
 
-def test_offline_reference_download_through_the_cli(tmp_path, monkeypatch, syn):
+def test_offline_reference_download_through_the_cli(tmp_path, monkeypatch):
     import antbee.train.run as run
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(run, "REFERENCE_URL", "http://127.0.0.1:9/x.zip")
-    result = invoke("--out", tmp_path / "out", *syn.TINY_ARGS)  # no DATA: the reference task
+    result = invoke("--out", tmp_path / "out", *TINY_ARGS)  # no DATA: the reference task
     assert_usage_error(result, "pass the ZIP", "antbee-train path/to/hymenoptera_data.zip")
 
 
@@ -160,10 +162,10 @@ def test_reference_data_already_cached_is_used_without_download(tmp_path, monkey
     assert Path(run.resolve_data(None)) == cached
 
 
-def test_error_is_one_line_even_when_long(tmp_path, syn, monkeypatch):
+def test_error_is_one_line_even_when_long(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # a log file, a CI console or an 80-column terminal
     missing = tmp_path / ("a-rather-long-folder-name-" * 3) / "data.zip"
-    result = invoke(missing, "--out", tmp_path / "out", *syn.TINY_ARGS)
+    result = invoke(missing, "--out", tmp_path / "out", *TINY_ARGS)
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, lines
@@ -203,24 +205,24 @@ def failing_plot(monkeypatch):
     monkeypatch.setattr(plots, "training_curve_png", fail)
 
 
-def test_failed_run_leaves_a_good_run_folder_untouched(tmp_path, folder_run, datasets, failing_plot, syn):
+def test_failed_run_leaves_a_good_run_folder_untouched(tmp_path, folder_run, datasets, failing_plot):
     from antbee.train.run import TrainOptions, train
 
     out = tmp_path / "run"
     shutil.copytree(folder_run.out, out)
     before = snapshot(out)
     # a different seed and resize: had anything been written, the model and metrics would differ
-    options = TrainOptions(data=str(datasets.flat), out=str(out), seed=11, resize="squash", **syn.TINY)
+    options = TrainOptions(data=str(datasets.flat), out=str(out), seed=11, resize="squash", **TINY)
     with pytest.raises(RuntimeError, match="disk full"):
         train(options)
     assert snapshot(out) == before
     assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no staging folder or temp file left
 
 
-def test_failed_first_run_writes_no_model(tmp_path, datasets, failing_plot, syn):
+def test_failed_first_run_writes_no_model(tmp_path, datasets, failing_plot):
     from antbee.train.run import TrainOptions, train
 
     out = tmp_path / "fresh"
     with pytest.raises(RuntimeError, match="disk full"):
-        train(TrainOptions(data=str(datasets.folder), out=str(out), **syn.TINY))
+        train(TrainOptions(data=str(datasets.folder), out=str(out), **TINY))
     assert not out.exists() or list(out.iterdir()) == []

@@ -8,6 +8,7 @@ import pytest
 
 from antbee.common.errors import UsageError
 from antbee.train.data import DataSource, filename_label, make_split
+from synthetic import ZIP_BAD, ZIP_UNSAFE, encode, flat_names, image, write
 
 
 @pytest.mark.parametrize("name, label", [
@@ -56,13 +57,13 @@ def test_labels_from_filename_overrides_folders(datasets):
     assert {split.classes[e.label] for e in split.test} == {"img"}
 
 
-def test_flat_folder_detects_classes_from_file_names(datasets, syn):
+def test_flat_folder_detects_classes_from_file_names(datasets):
     split = make_split(datasets.flat, test_size=0.2, seed=0)
     assert split.labels_from == "filename"
     assert split.classes == ("blue", "green", "red")
     assert not split.presplit
     for example in (*split.train, *split.test):
-        colour = syn.flat_names()[example.source][0]
+        colour = flat_names()[example.source][0]
         assert split.classes[example.label] == colour
 
 
@@ -94,16 +95,16 @@ def test_bad_test_size(datasets, test_size):
         make_split(datasets.flat, test_size=test_size)
 
 
-def test_zip_is_read_in_place_and_unsafe_members_are_rejected(datasets, syn, tmp_path, monkeypatch):
+def test_zip_is_read_in_place_and_unsafe_members_are_rejected(datasets, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in datasets.root.iterdir())
     split = make_split(datasets.zip, test_size=0.2, seed=0)
     assert split.labels_from == "filename"
     assert split.classes == ("blue", "green", "red")  # no "evil", "abs", "bs" or "drive", no resource fork
     sources = {e.source for e in (*split.train, *split.test)}
-    assert sources == {f"shapes/{n}" for n in syn.flat_names()} | (set(syn.ZIP_BAD) - {"shapes/red_903.gif"})
+    assert sources == {f"shapes/{n}" for n in flat_names()} | (set(ZIP_BAD) - {"shapes/red_903.gif"})
     skipped = {s.source: s.reason for s in split.skipped}
-    for name in syn.ZIP_UNSAFE:
+    for name in ZIP_UNSAFE:
         assert name in skipped and "unsafe" in skipped[name]
     assert "shapes/red_903.gif" in skipped
     # nothing was extracted: not beside the ZIP, not in the working folder, not above either
@@ -114,33 +115,33 @@ def test_zip_is_read_in_place_and_unsafe_members_are_rejected(datasets, syn, tmp
         assert not (tmp_path.parent / name).exists()
 
 
-def test_data_source_lists_zip_and_folder_alike(datasets, syn):
+def test_data_source_lists_zip_and_folder_alike(datasets):
     with DataSource(datasets.flat) as folder, DataSource(datasets.zip) as archive:
         folder_names, folder_unsafe = folder.names()
         zip_names, zip_unsafe = archive.names()
         assert folder_unsafe == []
-        assert {s.source for s in zip_unsafe} == set(syn.ZIP_UNSAFE)
-        assert set(folder_names) == set(syn.flat_names())
+        assert {s.source for s in zip_unsafe} == set(ZIP_UNSAFE)
+        assert set(folder_names) == set(flat_names())
         assert {f"shapes/{n}" for n in folder_names} <= set(zip_names)
         for name in ("red_000.jpg", "blue15.png"):
             assert archive.read(f"shapes/{name}") == folder.read(name)
 
 
-def test_class_with_no_training_images(datasets, syn, tmp_path):
+def test_class_with_no_training_images(datasets, tmp_path):
     import shutil
 
     data = tmp_path / "data"
     shutil.copytree(datasets.folder, data)
     for i in range(3):  # green appears only in val/
-        syn.write(data / "val" / "green" / f"g{i}.jpg", syn.encode(syn.image("green", 70 + i), ".jpg"))
+        write(data / "val" / "green" / f"g{i}.jpg", encode(image("green", 70 + i), ".jpg"))
     with pytest.raises(UsageError, match="class 'green' has no training images"):
         make_split(data)
 
 
-def test_class_with_one_image_cannot_be_split(datasets, syn, tmp_path):
+def test_class_with_one_image_cannot_be_split(datasets, tmp_path):
     data = tmp_path / "flat"
     data.mkdir()
-    for name in syn.flat_names():
+    for name in flat_names():
         if not name.startswith("green") or name == "green.0.jpg":
             (data / name).write_bytes((datasets.flat / name).read_bytes())
     with pytest.raises(UsageError, match="at least two images"):

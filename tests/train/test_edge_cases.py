@@ -5,26 +5,28 @@ from __future__ import annotations
 import pytest
 
 from antbee.common.errors import UsageError
+from run_folders import TINY
+from synthetic import encode, image, write
 
 
-def test_images_outside_train_and_val_are_listed_as_skipped(syn, tmp_path):
+def test_images_outside_train_and_val_are_listed_as_skipped(tmp_path):
     from antbee.train.data import make_split
 
     for part in ("train", "val"):
         for colour in ("red", "blue"):
             for i in range(3):
-                syn.write(tmp_path / part / colour / f"{i}.jpg", syn.encode(syn.image(colour, i), ".jpg"))
-    syn.write(tmp_path / "extra" / "red" / "stray.jpg", syn.encode(syn.image("red", 99), ".jpg"))
+                write(tmp_path / part / colour / f"{i}.jpg", encode(image(colour, i), ".jpg"))
+    write(tmp_path / "extra" / "red" / "stray.jpg", encode(image("red", 99), ".jpg"))
     split = make_split(tmp_path)
     assert split.presplit and len(split.train) == 6 and len(split.test) == 6
     assert [(s.source, "outside" in s.reason) for s in split.skipped] == [("extra/red/stray.jpg", True)]
 
 
-def test_more_cv_folds_than_images_in_a_class_is_a_usage_error(datasets, syn, tmp_path):
+def test_more_cv_folds_than_images_in_a_class_is_a_usage_error(datasets, tmp_path):
     from antbee.train.run import TrainOptions, train
 
     with pytest.raises(UsageError, match="--cv 50"):
-        train(TrainOptions(data=str(datasets.folder), out=str(tmp_path / "run"), cv=50, cv_repeats=1, **syn.TINY))
+        train(TrainOptions(data=str(datasets.folder), out=str(tmp_path / "run"), cv=50, cv_repeats=1, **TINY))
     assert not (tmp_path / "run" / "model.keras").exists()
 
 

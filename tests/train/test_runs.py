@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from antbee.edge.preprocess import IMAGE_SIZE, preprocess
+from synthetic import FOLDER_BAD, ZIP_BAD, ZIP_UNSAFE
 
 METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "per_class", "confusion_matrix", "classes",
                "n_train", "n_val", "n_test", "skipped", "config")
@@ -101,15 +102,15 @@ def test_folder_run_uses_the_train_val_folders(folder_run):
         f"val/{c}/img_{i:03d}.png" for c in ("red", "blue") for i in range(4))
 
 
-def test_folder_run_names_every_bad_file_with_a_reason(folder_run, syn):
+def test_folder_run_names_every_bad_file_with_a_reason(folder_run):
     skipped = {s["source"]: s["reason"] for s in folder_run.metrics["skipped"]}
-    assert set(skipped) == set(syn.FOLDER_BAD)
+    assert set(skipped) == set(FOLDER_BAD)
     assert "empty" in skipped["train/red/empty.jpg"]
     assert "truncated" in skipped["train/red/truncated.jpg"]
     assert "not a readable image" in skipped["train/blue/notes.jpg"]
     assert "unsupported file type '.gif'" in skipped["train/blue/anim.gif"]
     split = json.loads((folder_run.out / "split.json").read_text())
-    assert not set(syn.FOLDER_BAD) & {e["source"] for e in split["train"] + split["test"]}
+    assert not set(FOLDER_BAD) & {e["source"] for e in split["train"] + split["test"]}
 
 
 def test_lbfgs_head_history(folder_run):
@@ -159,12 +160,12 @@ def test_flat_run_cross_validation(flat_run):
 # ---- the ZIP: unsafe members, Adam head
 
 
-def test_zip_run_skips_bad_and_unsafe_members(zip_run, syn, datasets):
+def test_zip_run_skips_bad_and_unsafe_members(zip_run, datasets):
     m = zip_run.metrics
     assert m["classes"] == ["blue", "green", "red"]
     skipped = {s["source"]: s["reason"] for s in m["skipped"]}
-    assert set(syn.ZIP_BAD) | set(syn.ZIP_UNSAFE) <= set(skipped)
-    for name in syn.ZIP_UNSAFE:
+    assert set(ZIP_BAD) | set(ZIP_UNSAFE) <= set(skipped)
+    for name in ZIP_UNSAFE:
         assert "unsafe" in skipped[name]
     assert m["n_train"] + m["n_test"] == 30  # exactly the 30 good images
     for name in ("evil.jpg", "abs.jpg", "bs.jpg", "drive.jpg"):

@@ -1,9 +1,10 @@
 """Retraining into a run folder removes models converted from the model it replaces."""
 
 from __future__ import annotations
+from run_folders import TINY
 
 
-def test_retraining_removes_stale_converted_models(datasets, syn, tmp_path):
+def test_retraining_removes_stale_converted_models(datasets, tmp_path):
     from antbee.train.run import TrainOptions, train
 
     out = tmp_path / "run"
@@ -13,6 +14,6 @@ def test_retraining_removes_stale_converted_models(datasets, syn, tmp_path):
         path.write_bytes(b"from the previous model")
     keep = out / "notes.txt"
     keep.write_text("mine")
-    train(TrainOptions(data=str(datasets.folder), out=str(out), seed=0, **syn.TINY))
+    train(TrainOptions(data=str(datasets.folder), out=str(out), seed=0, **TINY))
     assert not any(path.exists() for path in stale)
     assert keep.read_text() == "mine" and (out / "model.keras").is_file()

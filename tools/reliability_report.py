@@ -1,17 +1,19 @@
 """Measure the reliability numbers for the README and print them as a Markdown table.
 
-    python tests/reliability/report.py [--flips N]
+    python tools/reliability_report.py [--flips N]
 
 Runs the generated bad-input corpus through the decoder, the training reader and antbee-edge,
 the archive and model cases, a bit-flip fuzz of a tiny model, the 20,000-frame soak and the
-hypothesis fuzzers, and prints what each kind of input got. Takes about 3 minutes on 2 cores.
+hypothesis fuzzers, and prints what each kind of input got. It reuses the tests' generators
+(tests/corpus.py, tests/tiny_models.py) and fuzzers (tests/reliability/test_fuzz.py) and needs the
+dev extra (pytest, hypothesis, pillow).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
+import importlib
 import io
 import json
 import os
@@ -23,15 +25,10 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, HERE / file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+RELIABILITY = TESTS / "reliability"
+# The tests' helper modules are plain modules in these folders (pytest puts tests/ on its path the same way).
+sys.path[:0] = [str(TESTS), str(RELIABILITY)]
 
 
 def _outcome(call) -> str:
@@ -196,7 +193,7 @@ def models_rows(corpus, tmp: Path, models, flips: int, rows: list) -> dict:
 
 
 def fuzz_rows(rows: list) -> None:
-    fuzz = _load("antbee_reliability_fuzz", "test_fuzz.py")
+    fuzz = importlib.import_module("test_fuzz")
     start = time.monotonic()
     for name, function in (("arbitrary image bytes", fuzz.test_arbitrary_bytes_decode_or_raise_image_error),
                            ("mutated JPEG/PNG/GIF/WebP/TIFF/BMP", fuzz.test_mutated_images_decode_or_raise_image_error),
@@ -215,13 +212,14 @@ def main() -> None:
     parser.add_argument("--flips", type=int, default=400, help="bit-flipped models to try")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    corpus = _load("antbee_reliability_corpus", "corpus.py")
+    corpus = importlib.import_module("corpus")
+    tiny_models = importlib.import_module("tiny_models")
     rows: list[tuple] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="antbee-reliability-") as folder:
         tmp = Path(folder)
         print("building tiny models ...", file=sys.stderr)
-        models = corpus.build_tiny_models(tmp / "models")
+        models = tiny_models.build_tiny_models(tmp / "models")
         print("images ...", file=sys.stderr)
         images(corpus, tmp, models, rows)
         print("archives ...", file=sys.stderr)
@@ -231,7 +229,7 @@ def main() -> None:
         (tmp / "m").mkdir()
         models_rows(corpus, tmp / "m", models, args.flips, rows)
         print("soak ...", file=sys.stderr)
-        soak = subprocess.run([sys.executable, str(HERE / "soak.py"), str(models.int8), "20000"],
+        soak = subprocess.run([sys.executable, str(RELIABILITY / "soak.py"), str(models.int8), "20000"],
                               capture_output=True, text=True, check=True)
         result = json.loads(soak.stdout.strip().splitlines()[-1])
         rows.append(("soak", "edge frame loop, fake camera, 640x480 frames, tiny int8 model", result["frames"],
@@ -242,7 +240,7 @@ def main() -> None:
                      f"{result['median_latency_ms_late']:.3f} ms late"))
         print("hypothesis fuzz ...", file=sys.stderr)
         fuzz_rows(rows)
-    print(f"\n<!-- measured by `python tests/reliability/report.py` in {time.monotonic() - started:.0f} s -->")
+    print(f"\n<!-- measured by `python tools/reliability_report.py` in {time.monotonic() - started:.0f} s -->")
     print("| Area | Input | Tried | What it got |")
     print("|---|---|---:|---|")
     for area, kind, tried, result in rows:

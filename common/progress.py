@@ -1,4 +1,4 @@
-"""Rich progress bars for the slow steps (decoding, features, epochs, CV folds)."""
+"""Rich progress bars for the slow steps (decoding, features, epochs, CV folds, conversions, timing)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
-"""Generators for the reliability tests and report.py: tiny models, a bad-input corpus, bombs, fakes.
+"""Generators for the reliability tests and tools/reliability_report.py: a bad-input corpus, bombs, fakes.
 
-Everything here is generated on the fly: no junk is checked in. Loaded by path (conftest.py and
-report.py), since pytest runs with --import-mode=importlib and this folder is not a package.
+Everything here is generated on the fly: no junk is checked in.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -20,25 +18,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1]
 MEMORY_BOUND_MB = 500
-
-
-# --------------------------------------------------------------------------- tiny models
-def _load_tiny_models():
-    name = "antbee_test_tiny_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE.parent / "tiny_models.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_tiny = _load_tiny_models()
-TinyModels, build_tiny_models = _tiny.TinyModels, _tiny.build_tiny_models
-SIZE, LABELS, RED_BGR, BLUE_BGR = _tiny.SIZE, _tiny.LABELS, _tiny.RED_BGR, _tiny.BLUE_BGR
 
 
 # --------------------------------------------------------------------------- images
@@ -81,7 +63,7 @@ class Case(NamedTuple):
 
 
 def image_corpus() -> list[Case]:
-    """The bad and odd image inputs of issue 7, as bytes (the 20000x20000 bomb is separate: png_bomb)."""
+    """The bad and odd image inputs, as bytes (the 20000x20000 bomb is separate: png_bomb)."""
     from PIL import Image
 
     picture = Image.fromarray(halves_rgb())
@@ -171,19 +153,7 @@ def measured_run(command: list[str], timeout: float = 180, env: dict | None = No
     return json.loads(done.stdout)
 
 
-# --------------------------------------------------------------------------- data sets and archives
-def write_dataset(root: Path, per_class: int = 10, size: int = 40) -> Path:
-    """A tiny two-class image folder (`ants/`, `bees/`), colours with noise so the classes are learnable."""
-    rng = np.random.default_rng(1)
-    for label, colour in (("ants", (220, 40, 30)), ("bees", (30, 60, 220))):
-        (root / label).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            noise = rng.integers(-30, 30, (size, size, 3))
-            image = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-            (root / label / f"{label[:-1]}_{i:03d}.png").write_bytes(encode(image, "PNG"))
-    return root
-
-
+# --------------------------------------------------------------------------- archives
 def patch_zip_sizes(data: bytes, member: str, declared: int) -> bytes:
     """Rewrite a ZIP so that `member` declares `declared` uncompressed bytes (local and central headers)."""
     out = bytearray(data)
@@ -237,7 +207,7 @@ class FakeCapture:
 
 
 # --------------------------------------------------------------------------- model bit-flip fuzz
-FLIP_WORKER = HERE / "flip_worker.py"
+FLIP_WORKER = HERE / "reliability" / "flip_worker.py"
 
 
 def flip_fuzz(model: Path, count: int, seed: int, timeout: float = 600) -> dict:
