@@ -38,25 +38,42 @@ def with_metadata(model: bytes, info: ModelInfo, card: ModelCard, contract: bool
     `info.mean`/`info.std` say what the model wants, (pixel - mean) / std; None means raw pixels.
     """
     from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
 
-    tflite = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+    tflite = _read_model(model)
     graph = tflite.subgraphs[0]
     integer_input = graph.tensors[graph.inputs[0]].type in (schema.TensorType.UINT8, schema.TensorType.INT8)
+    files = {LABELS_NAME: "".join(f"{label}\n" for label in info.labels)}
+    if contract:
+        files[INFO_NAME] = info.to_json()
+    return _populate(tflite, image_classifier_metadata(info, card, integer_input, contract), files)
+
+
+def populate(model: bytes, metadata: bytes, files: dict[str, str]) -> bytes:
+    """Return `model` with the `metadata` flatbuffer as its TFLITE_METADATA and `files` packed after it."""
+    return _populate(_read_model(model), metadata, files)
+
+
+def _read_model(model: bytes):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    return flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+
+
+def _populate(tflite, metadata: bytes, files: dict[str, str]) -> bytes:
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
     buffer = schema.BufferT()
-    buffer.data = np.frombuffer(_metadata(info, card, integer_input, contract), np.uint8)
+    buffer.data = np.frombuffer(metadata, np.uint8)
     entry = schema.MetadataT()
     entry.name, entry.buffer = METADATA_NAME, len(tflite.buffers)
     tflite.buffers.append(buffer)
     tflite.metadata = [m for m in tflite.metadata or () if m.name not in (METADATA_NAME, METADATA_NAME.encode())]
     tflite.metadata.append(entry)
-    files = {LABELS_NAME: "".join(f"{label}\n" for label in info.labels)}
-    if contract:
-        files[INFO_NAME] = info.to_json()
     return pack_files(flatbuffer_utils.convert_object_to_bytearray(tflite), files)
 
 
-def _metadata(info: ModelInfo, card: ModelCard, integer_input: bool, contract: bool) -> bytes:
+def image_classifier_metadata(info: ModelInfo, card: ModelCard, integer_input: bool, contract: bool) -> bytes:
     """The TFLITE_METADATA flatbuffer: one subgraph, an RGB image in, one score per label out."""
     mean = 0.0 if info.mean is None else info.mean
     std = 1.0 if info.std is None else info.std

@@ -57,8 +57,16 @@ class ModelInfo:
 
 
 def attach(model: bytes, info: ModelInfo) -> bytes:
-    """Return the model bytes with `labels.txt` and `antbee.json` appended as a stored ZIP."""
-    return pack_files(model, {LABELS_NAME: "".join(f"{label}\n" for label in info.labels), INFO_NAME: info.to_json()})
+    """Return the model bytes with `labels.txt` and `antbee.json` appended as a stored ZIP, and no standard metadata.
+
+    The layout antbee wrote before the standard metadata (the ZIP's offsets count from its own
+    start); kept so tests can make such models and check the device still reads them.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(LABELS_NAME, "".join(f"{label}\n" for label in info.labels))
+        archive.writestr(INFO_NAME, info.to_json())
+    return model + buffer.getvalue()
 
 
 def pack_files(model: bytes, files: dict[str, str]) -> bytes:
