@@ -98,12 +98,10 @@ def read(model: bytes, name: str = "model") -> ModelInfo | None:
         if contract is None and LABELS_NAME in files:
             return ModelInfo(labels=tuple(parse_labels(files[LABELS_NAME])))
         return contract
-    labels: tuple[str, ...] = ()
-    if standard.labels_file:
-        if standard.labels_file not in files:
-            raise ModelError(f"{name}: its metadata names the labels file {standard.labels_file!r}, "
-                             "which is not packed in the model")
-        labels = tuple(parse_labels(files[standard.labels_file]))
+    # The file the metadata names, else a packed labels.txt (a labels file appended by hand after
+    # another tool's archive hides that archive), else none: the scores are then numbered.
+    text = files.get(standard.labels_file or "", files.get(LABELS_NAME, ""))
+    labels = tuple(parse_labels(text))
     if contract is None:
         return ModelInfo(labels=labels, mean=standard.mean, std=standard.std)
     return replace(contract, labels=labels or contract.labels,

@@ -24,7 +24,9 @@ _FLATBUFFER_ERRORS = (struct.error, IndexError, ValueError, TypeError, UnicodeDe
 class StandardMetadata(NamedTuple):
     """What the device takes from the standard metadata: the labels file's name and the normalisation.
 
-    The model wants (pixel - mean) / std of RGB pixels 0..255; None where the metadata says nothing.
+    A float input wants (pixel - mean) / std of RGB pixels 0..255; None where the metadata says
+    nothing, and for a quantized input, which takes the pixels as they are (MediaPipe's and the
+    Task Library's reading of the standard: its normalisation applies to float inputs).
     """
 
     name: str | None
@@ -38,7 +40,8 @@ def read_standard(model: bytes, name: str = "model") -> StandardMetadata | None:
     if len(model) < 8 or not BufferHasIdentifier(model, 0, MODEL_IDENTIFIER):
         return None
     try:
-        buffer = _metadata_buffer(model)
+        root = Table(model, struct.unpack_from("<I", model, 0)[0])
+        buffer = _metadata_buffer(model, root)
         if buffer is None:
             return None
         if not BufferHasIdentifier(buffer, 0, METADATA_IDENTIFIER):
@@ -47,17 +50,31 @@ def read_standard(model: bytes, name: str = "model") -> StandardMetadata | None:
         subgraph = (metadata.subgraphMetadata or [None])[0]
         inputs = (subgraph and subgraph.inputTensorMetadata) or [None]
         outputs = (subgraph and subgraph.outputTensorMetadata) or [None]
-        mean, std = _normalisation(inputs[0], name)
+        mean, std = _normalisation(inputs[0], name) if _input_type(root) in FLOAT_TYPES else (None, None)
         return StandardMetadata(_text(metadata.name), _labels_file(outputs[0]), mean, std)
     except _FLATBUFFER_ERRORS as exc:
         raise ModelError(f"{name}: its TFLite metadata is unreadable ({type(exc).__name__}: {exc})") from None
 
 
-def _metadata_buffer(model: bytes) -> bytes | None:
-    # The few fields of the TFLite model schema (schema.fbs) needed to find the metadata, read with the
-    # flatbuffers library: Model.buffers is field 4, Model.metadata field 6; Metadata.name 0, .buffer 1;
-    # Buffer.data 0, .offset 1, .size 2 (models over 2 GB keep data outside the flatbuffer).
-    root = Table(model, struct.unpack_from("<I", model, 0)[0])
+# The few fields of the TFLite model schema (schema.fbs) read here, with the flatbuffers library:
+# Model.subgraphs is field 2, .buffers 4, .metadata 6; SubGraph.tensors 0, .inputs 1; Tensor.type 1;
+# Metadata.name 0, .buffer 1; Buffer.data 0, .offset 1, .size 2 (models over 2 GB keep data outside).
+FLOAT_TYPES = (0, 1)  # TensorType FLOAT32, FLOAT16
+
+
+def _input_type(root: Table) -> int | None:
+    graphs = _tables(root, 2)
+    if not graphs:
+        return None
+    slot = graphs[0].Offset(4 + 2 * 1)
+    if not slot or graphs[0].VectorLen(slot) < 1:
+        return None
+    index = struct.unpack_from("<i", graphs[0].Bytes, graphs[0].Vector(slot))[0]
+    tensors = _tables(graphs[0], 0)
+    return _scalar(tensors[index], 1, "<b") if 0 <= index < len(tensors) else None
+
+
+def _metadata_buffer(model: bytes, root: Table) -> bytes | None:
     for entry in _tables(root, 6):
         if _string(entry, 0) != METADATA_NAME:
             continue

@@ -119,15 +119,27 @@ def test_antbee_model_carries_both_the_standard_metadata_and_its_contract(float_
     assert metadata.read(content).extra == {"variant": "float32"}
 
 
-def test_metadata_naming_a_labels_file_that_is_not_packed_is_a_model_error(float_model):
+def test_metadata_naming_a_labels_file_that_is_not_packed_gives_numbered_scores(float_model, tmp_path):
     from antbee.convert.metadata_writer import ModelCard, image_classifier_metadata, populate
 
     info = metadata.ModelInfo(labels=("cat", "dog"), mean=0.0, std=255.0)
     written = image_classifier_metadata(info, ModelCard("m", "d", "1"), integer_input=False, contract=False)
-    content = populate(float_model, written, {})  # the metadata names labels.txt; no file is packed
-    assert read_standard(content).labels_file == "labels.txt"
-    with pytest.raises(ModelError, match=r"m\.tflite: .*'labels\.txt', which is not packed"):
-        metadata.read(content, "m.tflite")
+    path = tmp_path / "m.tflite"
+    path.write_bytes(populate(float_model, written, {}))  # the metadata names labels.txt; no file is packed
+    assert read_standard(path.read_bytes()).labels_file == "labels.txt"
+    assert metadata.read(path.read_bytes()) == metadata.ModelInfo(labels=(), mean=0.0, std=255.0)
+    assert Classifier(ClassifierOptions(model=path)).labels == ("0", "1")
+
+
+def test_quantized_input_takes_raw_pixels_whatever_the_normalisation_says(tiny_models):
+    # MediaPipe and the Task Library apply the metadata's normalisation to float inputs only.
+    from antbee.convert.metadata_writer import ModelCard, with_metadata
+
+    plain = tiny_models.plain.read_bytes()  # a uint8 input
+    info = metadata.ModelInfo(labels=("ant", "bee"), mean=127.5, std=127.5)
+    content = with_metadata(plain, info, ModelCard("m", "d", "1"), contract=False)
+    assert read_standard(content)[2:] == (None, None)
+    assert metadata.read(content) == metadata.ModelInfo(labels=("ant", "bee"))
 
 
 def test_per_channel_normalisation_is_refused_with_a_reason(float_model):
