@@ -66,7 +66,7 @@ def _input_type(root: Table) -> int | None:
     graphs = _tables(root, 2)
     if not graphs:
         return None
-    slot = graphs[0].Offset(4 + 2 * 1)
+    slot = _slot(graphs[0], 1)
     if not slot or graphs[0].VectorLen(slot) < 1:
         return None
     index = struct.unpack_from("<i", graphs[0].Bytes, graphs[0].Vector(slot))[0]
@@ -85,7 +85,7 @@ def _metadata_buffer(model: bytes, root: Table) -> bytes | None:
         offset, size = _scalar(buffers[index], 1, "<Q"), _scalar(buffers[index], 2, "<Q")
         if offset > 1:
             return bytes(model[offset:offset + size])
-        slot = buffers[index].Offset(4)
+        slot = _slot(buffers[index], 0)
         if not slot:
             return b""
         start = buffers[index].Vector(slot)
@@ -93,8 +93,13 @@ def _metadata_buffer(model: bytes, root: Table) -> bytes | None:
     return None
 
 
+def _slot(table: Table, field: int) -> int:
+    """Where field number `field` of the table is (relative to the table), 0 when absent."""
+    return table.Offset(4 + 2 * field)  # the vtable's entries start after its two uint16 sizes
+
+
 def _tables(table: Table, field: int) -> list[Table]:
-    slot = table.Offset(4 + 2 * field)
+    slot = _slot(table, field)
     if not slot:
         return []
     start, count = table.Vector(slot), table.VectorLen(slot)
@@ -104,12 +109,12 @@ def _tables(table: Table, field: int) -> list[Table]:
 
 
 def _string(table: Table, field: int) -> str | None:
-    slot = table.Offset(4 + 2 * field)
+    slot = _slot(table, field)
     return table.String(table.Pos + slot).decode("utf-8") if slot else None
 
 
 def _scalar(table: Table, field: int, layout: str) -> int:
-    slot = table.Offset(4 + 2 * field)
+    slot = _slot(table, field)
     return struct.unpack_from(layout, table.Bytes, table.Pos + slot)[0] if slot else 0
 
 

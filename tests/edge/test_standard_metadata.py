@@ -157,6 +157,21 @@ def test_per_channel_normalisation_is_refused_with_a_reason(float_model):
         metadata.read(content, "m.tflite")
 
 
+@pytest.mark.shared
+def test_googles_imagenet_model_shows_the_labels_its_metadata_names(shared_dir):
+    from antbee.edge.preprocess import load_rgb
+
+    google = shared_dir / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+    if not google.is_file():
+        pytest.skip(f"{google} not present")
+    assert read_standard(google.read_bytes()).labels_file == "imagenet_labels.txt"
+    info = metadata.read(google.read_bytes(), str(google))
+    assert info.labels == tuple(metadata.read_labels_file(shared_dir / "models" / "imagenet_labels.txt"))
+    assert (info.mean, info.std) == (None, None)  # a uint8 input: raw pixels, as MediaPipe feeds it
+    photo = load_rgb(Path(__file__).resolve().parents[2] / "edge" / "samples" / "bee_1.jpg")
+    assert Classifier(ClassifierOptions(model=google)).classify(photo).top.label == "bee"
+
+
 def test_the_device_side_loads_no_mediapipe_and_no_tensorflow():
     code = ("import sys, antbee.edge.cli, antbee.edge.classifier, antbee.edge.metadata; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'mediapipe')))")
