@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
 
 import numpy as np
 
+from antbee.convert.metadata_writer import ModelCard
 from antbee.convert.quantization import QuantizationConfig
 from antbee.convert.verify import Verification, keras_scores, verify
 from antbee.common.errors import UsageError
@@ -60,6 +62,18 @@ def stratified_sample(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
     return np.sort(np.array(picked))
 
 
+def model_card(classes, variant: str) -> ModelCard:
+    """The name, description and version written into the model's standard metadata."""
+    try:
+        version = package_version("antbee")
+    except PackageNotFoundError:
+        version = "unknown"
+    return ModelCard(name=f"antbee image classifier ({', '.join(classes)})",
+                     description=f"Classifies an RGB image as one of {len(classes)} classes: {', '.join(classes)}. "
+                                 f"A transfer-learning model, {variant} TFLite, made by antbee-convert.",
+                     version=f"antbee {version}", author="antbee")
+
+
 def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     """Convert, write under a temporary name, verify on the test split, then rename to the final or rejected name."""
     from antbee.convert.tflite import convert, load_keras_model, write_model
@@ -94,7 +108,8 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     info = ModelInfo(labels=split.classes, size=IMAGE_SIZE, resize=split.resize, mean=0.0, std=1.0,
                      extra={"variant": options.variant, "source": str(keras_path)})
     final = options.out or model_file(run, options.variant)
-    candidate = write_model(content, info, final.with_name(f".{final.name}.verifying"))
+    candidate = write_model(content, info, model_card(split.classes, options.variant),
+                            final.with_name(f".{final.name}.verifying"))
     try:
         result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores(model, test.pixels),
                         options.max_drop)

@@ -1,4 +1,4 @@
-"""Keras model -> SavedModel -> .tflite bytes with the labels and input contract packed inside."""
+"""Keras model -> SavedModel -> .tflite bytes with standard TFLite Metadata, the labels and input contract inside."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from antbee.convert.quantization import QuantizationConfig
 from antbee.common.errors import ModelError, UsageError
 from antbee.common.files import write_atomic
 from antbee.common.runs import KERAS_MODEL
-from antbee.edge.metadata import ModelInfo, attach
+from antbee.convert.metadata_writer import ModelCard, with_metadata
+from antbee.edge.metadata import ModelInfo
 
 
 def load_keras_model(path: Path):
@@ -43,6 +44,6 @@ def convert(model, config: QuantizationConfig) -> bytes:
         return converter.convert()
 
 
-def write_model(content: bytes, info: ModelInfo, path: Path) -> Path:
-    """Write the model with its metadata packed in, atomically."""
-    return write_atomic(path, attach(content, info))
+def write_model(content: bytes, info: ModelInfo, card: ModelCard, path: Path) -> Path:
+    """Write the model with its metadata and packed files, atomically."""
+    return write_atomic(path, with_metadata(content, info, card))

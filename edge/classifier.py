@@ -121,7 +121,7 @@ class Classifier:
         if options.labels is not None:
             labels = tuple(metadata.read_labels_file(options.labels))
             source = str(options.labels)
-        elif self.info is not None:
+        elif self.info is not None and self.info.labels:
             labels, source = self.info.labels, f"the labels inside {options.model}"
         else:
             return tuple(str(i) for i in range(self.output.classes))

@@ -1,8 +1,10 @@
-"""Labels and input contract stored inside a .tflite file, as a ZIP of associated files appended to it.
+"""Labels and input contract stored inside a .tflite: the standard TFLite Metadata and its packed files.
 
-This is the TFLite Support convention for associated files (a model with a `labels.txt`
-packed this way loads in any TFLite interpreter, which ignores the trailing archive), so
-reading needs only the standard library.
+The standard metadata (read by `standard_metadata`) names the labels file and the normalisation;
+the files themselves are a ZIP appended to the flatbuffer (the TFLite Support convention: any
+interpreter loads the model and ignores the archive). antbee's models also pack `antbee.json`,
+its input contract (size, resize mode); models written before the standard metadata carry only
+the ZIP, and still read the same.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import io
 import json
 import zipfile
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from antbee.common.errors import ModelError, UsageError
+from antbee.edge.standard_metadata import read_standard
 
 INFO_NAME = "antbee.json"
 LABELS_NAME = "labels.txt"
@@ -38,7 +41,7 @@ class ModelInfo:
 
     The model takes (pixel - mean) / std of RGB pixels 0..255 after `resize` to `size`. A model
     that packs only a labels file states none of these (None): the runtime then uses its
-    defaults for plain models.
+    defaults for plain models. `labels` is empty when a model's metadata names no labels file.
     """
 
     labels: tuple[str, ...]
@@ -54,7 +57,11 @@ class ModelInfo:
 
 
 def attach(model: bytes, info: ModelInfo) -> bytes:
-    """Return the model bytes with `labels.txt` and `antbee.json` appended as a stored ZIP."""
+    """Return the model bytes with `labels.txt` and `antbee.json` appended as a stored ZIP, and no standard metadata.
+
+    The layout antbee wrote before the standard metadata (the ZIP's offsets count from its own
+    start); kept so tests can make such models and check the device still reads them.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(LABELS_NAME, "".join(f"{label}\n" for label in info.labels))
@@ -62,24 +69,56 @@ def attach(model: bytes, info: ModelInfo) -> bytes:
     return model + buffer.getvalue()
 
 
-def read(model: bytes, name: str = "model") -> ModelInfo | None:
-    """Read the ModelInfo packed in a .tflite's bytes; None for a plain model with none.
+def pack_files(model: bytes, files: dict[str, str]) -> bytes:
+    """Return the model bytes with `files` appended as a stored ZIP.
 
-    A model with only a `labels.txt` (as TFLite Support writes) gives its labels with the
-    defaults for everything else; a malformed one raises ModelError naming `name`.
+    Its offsets count from the start of the model, as TFLite Support's populator writes them,
+    so readers that do not look for data before the archive find the members too.
     """
+    buffer = io.BytesIO(model)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
+        for file_name, text in files.items():
+            archive.writestr(file_name, text)
+    return buffer.getvalue()
+
+
+def read(model: bytes, name: str = "model") -> ModelInfo | None:
+    """Read the ModelInfo of a .tflite's bytes; None for a plain model with none.
+
+    The standard metadata's labels and normalisation come first (they are what every tool
+    reads); `antbee.json` adds the input size and resize mode. A model with only a packed
+    `labels.txt` gives its labels with the defaults for everything else; a malformed one raises
+    ModelError naming `name`.
+    """
+    standard = read_standard(model, name)
+    wanted = {INFO_NAME, LABELS_NAME} | ({standard.labels_file} if standard and standard.labels_file else set())
+    files = _packed_files(model, wanted, name)
+    contract = _parse_info(files[INFO_NAME], name) if INFO_NAME in files else None
+    if standard is None:
+        if contract is None and LABELS_NAME in files:
+            return ModelInfo(labels=tuple(parse_labels(files[LABELS_NAME])))
+        return contract
+    # The file the metadata names, else a packed labels.txt (a labels file appended by hand after
+    # another tool's archive hides that archive), else none: the scores are then numbered.
+    text = files.get(standard.labels_file or "", files.get(LABELS_NAME, ""))
+    labels = tuple(parse_labels(text))
+    if contract is None:
+        return ModelInfo(labels=labels, mean=standard.mean, std=standard.std)
+    return replace(contract, labels=labels or contract.labels,
+                   mean=contract.mean if standard.mean is None else standard.mean,
+                   std=contract.std if standard.std is None else standard.std)
+
+
+def _packed_files(model: bytes, names: set[str], name: str) -> dict[str, str]:
+    """The text of those of `names` packed in the model's appended ZIP; {} for a model with none."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(model))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        return None  # no readable archive at the end (e.g. an unsupported ZIP version): a plain model
+        return {}  # no readable archive at the end (e.g. an unsupported ZIP version): a plain model
     try:
         with archive:
             members = {item.filename: item for item in archive.infolist()}
-            if INFO_NAME in members:
-                return _parse_info(_read_member(archive, members[INFO_NAME]), name)
-            if LABELS_NAME in members:
-                return ModelInfo(labels=tuple(parse_labels(_read_member(archive, members[LABELS_NAME]))))
-            return None
+            return {key: _read_member(archive, members[key]) for key in names if key in members}
     except _MEMBER_ERRORS as exc:
         raise ModelError(f"{name}: its packed metadata is unreadable ({exc})") from None
 

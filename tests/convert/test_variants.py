@@ -75,6 +75,36 @@ def test_variant_carries_labels_and_input_contract(tiny_conversions, tiny_run, v
 
 
 @pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
+def test_variant_carries_standard_tflite_metadata(tiny_conversions, tiny_run, variant, cv):
+    # Read with TensorFlow Lite's own flatbuffer tools, independently of the device's reader.
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from antbee.edge import metadata_schema_py_generated as fb
+
+    assert tiny_conversions[variant].exit_code == 0
+    content = (tiny_run.out / f"model_{variant}.tflite").read_bytes()
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    [entry] = [m for m in model.metadata if m.name == b"TFLITE_METADATA"]
+    buffer = bytes(model.buffers[entry.buffer].data)
+    assert fb.ModelMetadata.ModelMetadataBufferHasIdentifier(buffer, 0)
+    meta = fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAs(buffer, 0))
+    assert meta.name == b"antbee image classifier (blue, green, red)"
+    assert meta.version.startswith(b"antbee ") and meta.author == b"antbee" and variant.encode() in meta.description
+    assert meta.minParserVersion == b"1.0.0"
+    assert [f.name for f in meta.associatedFiles] == [b"antbee.json"]
+    [image], [scores] = meta.subgraphMetadata[0].inputTensorMetadata, meta.subgraphMetadata[0].outputTensorMetadata
+    assert image.content.contentProperties.colorSpace == fb.ColorSpaceType.RGB
+    [unit] = image.processUnits
+    assert unit.optionsType == fb.ProcessUnitOptions.NormalizationOptions
+    assert list(unit.options.mean) == [0.0] * 3 and list(unit.options.std) == [1.0] * 3  # raw pixels in
+    assert (list(image.stats.min), list(image.stats.max)) == ([0.0], [255.0])
+    [labels] = scores.associatedFiles
+    assert (labels.name, labels.type) == (b"labels.txt", fb.AssociatedFileType.TENSOR_AXIS_LABELS)
+    # The packed file the metadata names holds the run's labels.
+    assert metadata.read(content).labels == cv.CLASSES
+
+
+@pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
 def test_variant_runs_in_the_edge_classifier(tiny_conversions, tiny_run, variant):
     assert tiny_conversions[variant].exit_code == 0
     path = tiny_run.out / f"model_{variant}.tflite"

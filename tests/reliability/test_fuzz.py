@@ -51,7 +51,26 @@ def _packed(labels=("ant", "bee"), only_labels=False) -> bytes:
     return metadata.attach(MODEL_HEAD, metadata.ModelInfo(labels=labels, size=(32, 32)))
 
 
-META_SEEDS = [_packed(), _packed(("a", "b", "c")), _packed(only_labels=True)]
+def _standard(labels=("ant", "bee")) -> bytes:
+    """A model flatbuffer (no operators) whose TFLITE_METADATA names a packed labels file, as antbee-convert writes."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    from antbee.convert.metadata_writer import ModelCard, image_classifier_metadata
+
+    info = metadata.ModelInfo(labels=labels, mean=127.5, std=127.5)
+    written = image_classifier_metadata(info, ModelCard("fuzz", "seed", "1"), integer_input=False, contract=False)
+    model = schema.ModelT()
+    model.version, model.buffers = 3, [schema.BufferT(), schema.BufferT()]
+    model.buffers[1].data = list(written)
+    model.metadata = [schema.MetadataT()]
+    model.metadata[0].name, model.metadata[0].buffer = "TFLITE_METADATA", 1
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return metadata.pack_files(bytes(builder.Output()), {"labels.txt": "\n".join(labels)})
+
+
+META_SEEDS = [_packed(), _packed(("a", "b", "c")), _packed(only_labels=True), _standard()]
 
 
 @st.composite
@@ -129,7 +148,7 @@ def _read(data: bytes) -> None:
     except ModelError as error:
         assert "fuzz.tflite" in str(error)
         return
-    assert info is None or (info.labels and all(isinstance(label, str) for label in info.labels))
+    assert info is None or all(isinstance(label, str) for label in info.labels)
 
 
 @settings(max_examples=EXAMPLES["arbitrary metadata bytes"], **SETTINGS)
