@@ -75,7 +75,7 @@ def test_variant_carries_labels_and_input_contract(tiny_conversions, tiny_run, v
 
 
 @pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
-def test_variant_carries_standard_tflite_metadata(tiny_conversions, tiny_run, variant, cv):
+def test_variant_carries_standard_tflite_metadata(tiny_conversions, tiny_run, variant):
     # Read with TensorFlow Lite's own flatbuffer tools, independently of the device's reader.
     from tensorflow.lite.tools import flatbuffer_utils
 
@@ -101,7 +101,7 @@ def test_variant_carries_standard_tflite_metadata(tiny_conversions, tiny_run, va
     [labels] = scores.associatedFiles
     assert (labels.name, labels.type) == (b"labels.txt", fb.AssociatedFileType.TENSOR_AXIS_LABELS)
     # The packed file the metadata names holds the run's labels.
-    assert metadata.read(content).labels == cv.CLASSES
+    assert metadata.read(content).labels == CLASSES
 
 
 @pytest.mark.parametrize("variant", ["int8", "float16", "dynamic", "float32"])
