@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from antbee.common.errors import AntbeeError
+from antbee.common.errors import AntbeeError, UsageError
 from antbee.edge.display import Status, open_window, show
 from antbee.edge.output import format_human, format_json, printable
 
@@ -47,6 +47,29 @@ def edge(
         metavar="auto|litert|tflite-runtime|tensorflow", help="The TFLite interpreter to use.")] = "auto",
     reference_kernels: Annotated[bool, typer.Option(
         help="Use TFLite's slow portable reference kernels.")] = False,
+    serve: Annotated[str | None, typer.Option(
+        metavar="[HOST:]PORT", help="Serve the HTTP API and page (host default 127.0.0.1); see docs/service.md.")] = None,
+    token: Annotated[str | None, typer.Option(
+        metavar="TOKEN", envvar="ANTBEE_TOKEN", show_envvar=True,
+        help="The token every request but /healthz must carry; needed to listen beyond 127.0.0.1.")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Listen beyond 127.0.0.1 without a token (anyone on the network can use it).")] = False,
+    events: Annotated[Path | None, typer.Option(
+        metavar="PATH.db", help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
+    events_keep: Annotated[str, typer.Option(
+        metavar="AGE", help="Delete events older than this (30d, 12h, 90m, 3600s).")] = "30d",
+    max_upload: Annotated[float, typer.Option(metavar="MB", help="The largest image upload.")] = 20,
+    verify: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="A labelled folder (a subfolder per class) a new model must do well on.")] = None,
+    max_drop: Annotated[float, typer.Option(
+        metavar="SHARE", help="How much lower than the running model's a new model's --verify accuracy may be.")
+    ] = 0.02,
+    debounce_frames: Annotated[int, typer.Option(
+        metavar="N", help="Frames a label must hold before the event log records a change.")] = 5,
+    debounce_score: Annotated[float, typer.Option(
+        metavar="S", help="The score those frames must reach.")] = 0.6,
+    print_systemd_unit: Annotated[bool, typer.Option(
+        "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
 ) -> None:
     """Classify image files, folders and globs, a camera or a video with a .tflite model."""
     for stream in (sys.stdout, sys.stderr):
@@ -58,6 +81,26 @@ def edge(
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
 
+    if serve is not None or print_systemd_unit:
+        from antbee.edge.classifier import ClassifierOptions as Options
+        from antbee.edge.serve import ServeOptions, run_service, systemd_unit
+
+        try:
+            if serve is None:
+                raise UsageError("--print-systemd-unit: expected --serve [HOST:]PORT too")
+            if inputs or camera is not None or video is not None:
+                raise UsageError("--serve with INPUTS, --camera or --video: this build serves the API alone")
+            serving = ServeOptions(serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
+                                   max_upload_mb=max_upload, verify=verify, max_drop=max_drop,
+                                   debounce_frames=debounce_frames, debounce_score=debounce_score)
+            if print_systemd_unit:
+                print(systemd_unit(sys.argv[1:]), end="")
+                raise typer.Exit(0)
+            raise typer.Exit(run_service(serving, Options(
+                model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note))
+        except AntbeeError as exc:
+            _fail(exc)
     try:
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=camera, video=video, json=json_lines,
                               display=display, max_frames=max_frames)
