@@ -123,13 +123,18 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     # Imported here: a run without --serve never loads the web stack.
     import hashlib
 
-    import uvicorn
-
     from antbee.edge.classifier import Classifier
     from antbee.edge.events import EventLog, default_path, parse_age
     from antbee.edge.modelswap import ModelSlot, ModelWatcher, load_verify_set
-    from antbee.edge.service.app import build_app
-    from antbee.edge.service.core import Service
+
+    try:
+        import uvicorn
+
+        from antbee.edge.service.app import build_app
+        from antbee.edge.service.core import Service
+    except ImportError as exc:
+        raise UsageError(f"--serve needs the service libraries ({exc.name} is not installed): "
+                         "pip install 'antbee[serve]'") from None
 
     keep_s = parse_age(options.events_keep)
     host, port = parse_address(options.serve)

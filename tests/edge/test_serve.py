@@ -109,3 +109,22 @@ def test_print_systemd_unit_runs_the_same_command_without_the_token(tmp_path):
     assert exec_line.endswith("-m antbee.edge --serve 0.0.0.0:8080 --events e.db")
     assert "Restart=always" in unit and "SupplementaryGroups=video" in unit and f"WorkingDirectory={os.getcwd()}" in unit
     assert systemd_unit(["--serve", "80", "--token=x"]).count("--token") == 0
+
+
+def test_without_the_serve_extra_the_message_says_what_to_install(tiny_models, tmp_path):
+    # A finder that hides uvicorn, as in a plain `pip install antbee`.
+    probe = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'uvicorn':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from antbee.edge.cli import main\n"
+        f"sys.argv = ['antbee-edge', '--serve', '0', '--model', {str(tiny_models.int8)!r}, "
+        f"'--events', {str(tmp_path / 'e.db')!r}]\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "uvicorn is not installed): pip install 'antbee[serve]'" in run.stderr
