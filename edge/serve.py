@@ -19,6 +19,7 @@ from antbee.edge.modelswap import DEFAULT_MAX_DROP
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_UPLOAD_MB = 20
 LOOPBACK_NAMES = frozenset({"localhost"})
+SHUTDOWN_S = 10  # how long a stop waits for requests under way (systemd's TimeoutStopSec is 30)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,13 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
 
     app = build_app(service, options.token, options.max_upload,
                     Path(classifier_options.model) if model_given else None, close)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            service.broadcast.close()  # open /events streams would otherwise hold the shutdown
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                   timeout_graceful_shutdown=SHUTDOWN_S))
     shown = f"[{host}]" if ":" in host else host
     watcher.start()
     note(f"serving on http://{shown}:{listener.getsockname()[1]}/ (API only: no source given)")

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from antbee.common.errors import UsageError
@@ -96,6 +96,10 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
         return JSONResponse(record if outcome.accepted else {"error": outcome.reason, **record},
                             200 if outcome.accepted else 422)
 
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(service.broadcast.stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
     async def refusal(request: Request, exc: _Refusal) -> Response:
         return JSONResponse({"error": str(exc)}, exc.status)
 
@@ -110,7 +114,7 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
     routes = [
         Route("/", index), Route("/login", login, methods=["GET", "POST"]), Route("/healthz", healthz),
         Route("/api/status", status), Route("/api/results", results), Route("/metrics", metrics),
-        Route("/api/classify", classify, methods=["POST"]), Route("/api/model", model, methods=["POST"]),
+        Route("/events", stream), Route("/api/classify", classify, methods=["POST"]), Route("/api/model", model, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={_Refusal: refusal, HTTPException: http_error})

@@ -17,6 +17,7 @@ from antbee.edge.modelswap import ModelSlot, Outcome
 from antbee.edge.output import format_json
 from antbee.edge.preprocess import MAX_PIXELS, load_bgr
 from antbee.edge.runner import Result
+from antbee.edge.service.broadcast import Broadcaster
 from antbee.edge.service.metrics import Metrics
 
 API_SOURCE = "api"  # the source_id of uploads in the event log and the metrics
@@ -39,6 +40,7 @@ class Service:
         self.model_name = model_name
         self.runtime = runtime_version(runtime)
         self.metrics = Metrics()
+        self.broadcast = Broadcaster()  # to the page's /events streams
         self.metrics.running(slot.sha256)
         self.started = time.time()
         self.classified = self.failed = self.refused_uploads = 0
@@ -108,6 +110,7 @@ class Service:
     def live_result(self, result: Result, record: dict[str, Any], source_id: str) -> None:
         """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes."""
         self.metrics.frames.labels(source_id).inc()
+        self.broadcast.publish({**record, "source_id": source_id})
         top = None if result.classification is None else result.classification.top
         self._count(result, source_id)
         debouncer = self._debouncers.setdefault(source_id, Debouncer(*self._debounce))
@@ -118,6 +121,7 @@ class Service:
 
     def _record(self, result: Result, record: dict[str, Any], source_id: str) -> None:
         self._count(result, source_id)
+        self.broadcast.publish({**record, "source_id": source_id})
         top = result.classification.top
         self.events.record(CLASSIFICATION, record, source_id, result.source,
                            top.label if top else None, top.score if top else None)

@@ -240,3 +240,17 @@ def test_a_chunked_body_is_cut_off_at_the_limit(open_server):
         assert _status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"
     assert 20 * MB <= sent
     assert open_server.json("GET", "/healthz")[0] == 200
+
+
+def test_events_streams_each_result_as_it_happens(open_server):
+    with _raw(open_server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        head = b""
+        while b": antbee results" not in head:
+            head += sock.recv(4096)
+        assert b"200 OK" in head and b"content-type: text/event-stream" in head.lower()
+        open_server.request("POST", "/api/classify", png(BLUE))
+        data = b""
+        while b"\n\n" not in data.partition(b"data: ")[2]:
+            data += sock.recv(4096)
+    record = json.loads(data.partition(b"data: ")[2].split(b"\n")[0].split(b"\r\n")[0])
+    assert (record["label"], record["source_id"], record["source"]) == ("bee", "api", "upload")

@@ -151,7 +151,12 @@ def test_sigterm_stops_the_process_and_leaves_a_sound_event_log(tiny_models, tmp
     server = Server(["--model", str(tiny_models.int8), "--events", str(tmp_path / "events.db")])
     for colour in (RED, BLUE, RED):
         assert server.json("POST", "/api/classify", png(colour))[0] == 200
+    viewer = helpers._raw(server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")  # a page left open
+    assert b"200 OK" in viewer.recv(4096)
+    started = time.monotonic()
     assert server.stop() == 0
+    assert time.monotonic() - started < 5  # the open stream did not hold the shutdown
+    viewer.close()
     assert server.stderr[-1].strip() == "antbee-edge: stopped"
     db = sqlite3.connect(tmp_path / "events.db")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
