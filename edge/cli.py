@@ -19,6 +19,20 @@ INTERRUPTED = 130
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+def _config(ctx: typer.Context, path: Path | None) -> None:
+    # Eager, so it runs before the other options are read: the file's values become their defaults.
+    if path is None:
+        return
+    from antbee.edge.config import load_config
+
+    flags = {option.opts[0].lstrip("-"): option.name for option in ctx.command.params
+             if option.param_type_name == "option" and option.name not in ("config", "help", "print_systemd_unit")}
+    try:
+        ctx.default_map = {**(ctx.default_map or {}), **load_config(path, flags)}
+    except AntbeeError as exc:
+        _fail(exc)
+
+
 @app.command(help="Classify image files, folders and globs, a camera or a video with a .tflite model: "
                   "one result per image or frame, as a readable line or (--json) one JSON object per line.")
 def edge(
@@ -70,6 +84,9 @@ def edge(
         metavar="S", help="The score those frames must reach.")] = 0.6,
     print_systemd_unit: Annotated[bool, typer.Option(
         "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
+    config: Annotated[Path | None, typer.Option(
+        metavar="FILE.toml", is_eager=True, callback=_config,
+        help="Settings as in the flags (events-keep = \"7d\"); flags given on the command line win.")] = None,
 ) -> None:
     """Classify image files, folders and globs, a camera or a video with a .tflite model."""
     for stream in (sys.stdout, sys.stderr):

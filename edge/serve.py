@@ -13,7 +13,7 @@ from pathlib import Path
 
 from antbee.common.errors import UsageError
 from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE, Debouncer
-from antbee.edge.events import DEFAULT_KEEP
+from antbee.edge.events import DEFAULT_KEEP, parse_age
 from antbee.edge.modelswap import DEFAULT_MAX_DROP
 
 DEFAULT_HOST = "127.0.0.1"
@@ -47,6 +47,7 @@ class ServeOptions:
             raise UsageError(f"--serve {self.serve} listens beyond this machine, so it needs a token: give --token "
                              "TOKEN or set ANTBEE_TOKEN (or, to let anyone on the network in, --no-auth)")
         Debouncer(self.debounce_frames, self.debounce_score)  # refuses bad settings, naming the flag
+        parse_age(self.events_keep)
         if not 0.0 <= self.max_drop <= 1.0:
             raise UsageError(f"--max-drop {self.max_drop:g}: expected a share between 0 and 1")
         if not self.max_upload_mb > 0:
@@ -125,7 +126,7 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     import hashlib
 
     from antbee.edge.classifier import Classifier
-    from antbee.edge.events import EventLog, default_path, parse_age
+    from antbee.edge.events import EventLog, default_path
     from antbee.edge.modelswap import ModelSlot, ModelWatcher, load_verify_set
 
     try:

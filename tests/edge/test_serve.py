@@ -128,3 +128,28 @@ def test_without_the_serve_extra_the_message_says_what_to_install(tiny_models, t
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "uvicorn is not installed): pip install 'antbee[serve]'" in run.stderr
+
+
+def test_a_config_file_holds_the_flags_and_the_command_line_wins(tmp_path):
+    config = tmp_path / "antbee.toml"
+    config.write_text('serve = "0.0.0.0:8080"\nevents-keep = "7d"\nmax_upload = 5\n')
+    run = _edge("--config", str(config))
+    assert run.returncode == 2 and "--serve 0.0.0.0:8080 listens beyond this machine" in run.stderr
+    run = _edge("--config", str(config), "--serve", "127.0.0.1:8080", "--print-systemd-unit")
+    assert run.returncode == 0 and f"--config {config} --serve 127.0.0.1:8080" in run.stdout
+    config.write_text('events_keep = "soon"\nserve = "8080"\n')
+    run = _edge("--config", str(config))
+    assert run.returncode == 2 and "--events-keep 'soon'" in run.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("colour = 'red'", "unknown setting 'colour'"), ("print-systemd-unit = true", "unknown setting"),
+    ("serve = [", "not valid TOML"), ("[serve]\nport = 1", "is a table"),
+])
+def test_bad_config_files_exit_2_naming_the_problem(tmp_path, text, message):
+    config = tmp_path / "antbee.toml"
+    config.write_text(text)
+    run = _edge("--config", str(config))
+    assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
+    missing = _edge("--config", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
