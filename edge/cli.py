@@ -62,14 +62,16 @@ def edge(
     reference_kernels: Annotated[bool, typer.Option(
         help="Use TFLite's slow portable reference kernels.")] = False,
     serve: Annotated[str | None, typer.Option(
-        metavar="[HOST:]PORT", help="Serve the HTTP API and page (host default 127.0.0.1); see docs/service.md.")] = None,
+        metavar="[HOST:]PORT",
+        help="Serve the HTTP API and page (host default 127.0.0.1); see docs/service.md.")] = None,
     token: Annotated[str | None, typer.Option(
         metavar="TOKEN", envvar="ANTBEE_TOKEN", show_envvar=True,
         help="The token every request but /healthz must carry; needed to listen beyond 127.0.0.1.")] = None,
     no_auth: Annotated[bool, typer.Option(
         "--no-auth", help="Listen beyond 127.0.0.1 without a token (anyone on the network can use it).")] = False,
     events: Annotated[Path | None, typer.Option(
-        metavar="PATH.db", help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
+        metavar="PATH.db",
+        help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
     events_keep: Annotated[str, typer.Option(
         metavar="AGE", help="Delete events older than this (30d, 12h, 90m, 3600s).")] = "30d",
     max_upload: Annotated[float, typer.Option(metavar="MB", help="The largest image upload.")] = 20,

@@ -1,4 +1,4 @@
-"""The event log: an SQLite file (WAL) of classifications, debounced label changes, model updates and per-minute counts."""
+"""The event log: an SQLite file (WAL) of classifications, label changes, model updates and per-minute counts."""
 
 from __future__ import annotations
 

@@ -114,7 +114,8 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
     routes = [
         Route("/", index), Route("/login", login, methods=["GET", "POST"]), Route("/healthz", healthz),
         Route("/api/status", status), Route("/api/results", results), Route("/metrics", metrics),
-        Route("/events", stream), Route("/api/classify", classify, methods=["POST"]), Route("/api/model", model, methods=["POST"]),
+        Route("/events", stream), Route("/api/classify", classify, methods=["POST"]),
+        Route("/api/model", model, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={_Refusal: refusal, HTTPException: http_error})

@@ -89,7 +89,8 @@ def test_a_run_without_serve_never_imports_the_web_stack(tiny_models, tmp_path):
     probe = (
         "import sys, json\n"
         "from antbee.edge.cli import main\n"
-        f"sys.argv = ['antbee-edge', '--json', '--model', {str(tiny_models.int8)!r}, {str(REPO_ROOT / 'edge' / 'samples' / 'bee_1.jpg')!r}]\n"
+        f"sys.argv = ['antbee-edge', '--json', '--model', {str(tiny_models.int8)!r}, "
+        f"{str(REPO_ROOT / 'edge' / 'samples' / 'bee_1.jpg')!r}]\n"
         "try:\n    main()\n"
         "except SystemExit as end:\n"
         f"    print(json.dumps([end.code, [m for m in {list(WEB_MODULES)!r} if m in sys.modules]]), file=sys.stderr)\n"
@@ -107,7 +108,8 @@ def test_print_systemd_unit_runs_the_same_command_without_the_token(tmp_path):
     assert "hunter2" not in unit and "EnvironmentFile=-/etc/antbee/env" in unit
     exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert exec_line.endswith("-m antbee.edge --serve 0.0.0.0:8080 --events e.db")
-    assert "Restart=always" in unit and "SupplementaryGroups=video" in unit and f"WorkingDirectory={os.getcwd()}" in unit
+    assert "Restart=always" in unit and "SupplementaryGroups=video" in unit
+    assert f"WorkingDirectory={os.getcwd()}" in unit
     assert systemd_unit(["--serve", "80", "--token=x"]).count("--token") == 0
 
 
