@@ -1,4 +1,4 @@
-"""Safe model updates: check a new model (probe, contract, labels, --verify accuracy), then swap it in between frames."""
+"""Safe model updates: check a new model (probe, contract, labels, --verify accuracy), then swap it between frames."""
 
 from __future__ import annotations
 
