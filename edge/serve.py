@@ -162,13 +162,9 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
 
     app = build_app(service, options.token, options.max_upload,
                     Path(classifier_options.model) if model_given else None, close)
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig, frame) -> None:
-            service.broadcast.close()  # open /events streams would otherwise hold the shutdown
-            super().handle_exit(sig, frame)
-
-    server = Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                   timeout_graceful_shutdown=SHUTDOWN_S))
+    server = _server_class(uvicorn)(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                                   timeout_graceful_shutdown=SHUTDOWN_S))
+    server.on_exit = service.broadcast.close  # open /events streams would otherwise hold the shutdown
     shown = f"[{host}]" if ":" in host else host
     watcher.start()
     note(f"serving on http://{shown}:{listener.getsockname()[1]}/ (API only: no source given)")
@@ -185,6 +181,19 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         listener.close()
     note("stopped")
     return 0
+
+
+def _server_class(uvicorn):
+    class Server(uvicorn.Server):
+        """uvicorn's server, calling `on_exit` first when a signal asks it to stop."""
+
+        on_exit = staticmethod(lambda: None)
+
+        def handle_exit(self, sig, frame) -> None:
+            self.on_exit()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _listen(host: str, port: int, text: str) -> socket.socket:
