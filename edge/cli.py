@@ -129,11 +129,12 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
+        log = None if events is None else _event_log(events, events_keep, options)
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
-    code = _run_files(classifier, items, options, stats) if items is not None else \
+    code = _run_files(classifier, items, options, stats, log) if items is not None else \
         _run_frames(classifier, options, stats)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
@@ -143,7 +144,7 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, options, stats) -> int:
+def _run_files(classifier, items, options, stats, log=None) -> int:
     from antbee.edge.runner import classify_file
 
     try:
@@ -151,12 +152,33 @@ def _run_files(classifier, items, options, stats) -> int:
             result = classify_file(classifier, item)
             stats.add(result)
             _emit(result, classifier, options)
+            if log is not None:
+                _log(log, result, classifier)
     except KeyboardInterrupt:
         _note("interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
+    finally:
+        if log is not None:
+            log.close()
     return 0
+
+
+def _event_log(path, keep, options):
+    from antbee.edge.events import EventLog, parse_age
+
+    if options.live:
+        raise UsageError("--events with --camera or --video: the live event log comes with --serve")
+    return EventLog(path, parse_age(keep))
+
+
+def _log(log, result, classifier) -> None:
+    import json
+
+    from antbee.edge.events import FILES_SOURCE, log_classification
+
+    log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
 
 
 def _run_frames(classifier, options, stats) -> int:

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 from antbee.common.errors import UsageError
 
 CLASSIFICATION, LABEL, MODEL = "classification", "label", "model"
+NO_CLASS = "(none)"  # the label counted for a result where no class reached the threshold
+FILES_SOURCE = "files"  # the source_id of image files classified by a plain antbee-edge run
 DEFAULT_KEEP = "30d"
 PRUNE_EVERY_S = 3600
 MAX_RESULTS = 1000
@@ -81,6 +83,14 @@ def parse_age(text: str) -> float:
     if not match or float(match[1]) <= 0:
         raise UsageError(f"--events-keep {text!r}: expected a positive age such as 30d, 12h, 90m or 3600s")
     return float(match[1]) * _UNITS[match[2]]
+
+
+def log_classification(log: EventLog, record: dict[str, Any], source_id: str) -> int:
+    """Log one classification (its --json object, or error) as a row and in its minute's count; returns its seq."""
+    label = record.get("label")
+    if "error" not in record:
+        log.count(source_id, label if label is not None else NO_CLASS)
+    return log.record(CLASSIFICATION, record, source_id, record.get("source"), label, record.get("score"))
 
 
 def default_path() -> Path:

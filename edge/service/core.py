@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from antbee.common.errors import ImageError
 from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE, Debouncer
-from antbee.edge.events import CLASSIFICATION, LABEL, MODEL, EventLog
+from antbee.edge.events import LABEL, MODEL, NO_CLASS, EventLog, log_classification
 from antbee.edge.imageheader import sniff
 from antbee.edge.interpreter import runtime_version
 from antbee.edge.modelswap import ModelSlot, Outcome
@@ -111,8 +111,10 @@ class Service:
         """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes."""
         self.metrics.frames.labels(source_id).inc()
         self.broadcast.publish({**record, "source_id": source_id})
+        self._tally(result, source_id)
         top = None if result.classification is None else result.classification.top
-        self._count(result, source_id)
+        if result.error is None:
+            self.events.count(source_id, top.label if top else NO_CLASS)
         debouncer = self._debouncers.setdefault(source_id, Debouncer(*self._debounce))
         change = debouncer.update(top.label if top else None, top.score if top else 0.0)
         if change is not None:
@@ -120,24 +122,20 @@ class Service:
                                result.source, change.label, change.score)
 
     def _record(self, result: Result, record: dict[str, Any], source_id: str) -> None:
-        self._count(result, source_id)
+        self._tally(result, source_id)
         self.broadcast.publish({**record, "source_id": source_id})
-        top = result.classification.top
-        self.events.record(CLASSIFICATION, record, source_id, result.source,
-                           top.label if top else None, top.score if top else None)
+        log_classification(self.events, record, source_id)
 
-    def _count(self, result: Result, source_id: str) -> None:
-        top = None if result.classification is None else result.classification.top
+    def _tally(self, result: Result, source_id: str) -> None:
         with self._lock:
             self.classified += result.error is None
             self.failed += result.error is not None
         if result.error is not None:
             self.metrics.errors.labels(source_id).inc()
             return
+        top = result.classification.top
         self.metrics.latency.observe(result.latency_ms / 1e3)
-        label = top.label if top else "(none)"
-        self.metrics.classifications.labels(source_id, label).inc()
-        self.events.count(source_id, label)
+        self.metrics.classifications.labels(source_id, top.label if top else NO_CLASS).inc()
 
     def count_refusal(self, status: int) -> None:
         """Count one upload answered with a 4xx `status`."""

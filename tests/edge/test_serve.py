@@ -155,3 +155,25 @@ def test_bad_config_files_exit_2_naming_the_problem(tmp_path, text, message):
     assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
     missing = _edge("--config", str(tmp_path / "none.toml"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_a_file_run_with_events_logs_one_row_per_image(tiny_models, tmp_path):
+    import sqlite3
+
+    import cv2
+    import numpy as np
+
+    red = tmp_path / "red.png"
+    cv2.imwrite(str(red), np.full((20, 20, 3), (20, 30, 220), np.uint8))
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    run = _edge("--model", str(tiny_models.int8), "--events", str(tmp_path / "e.db"), str(red),
+                str(tmp_path / "bad.jpg"))
+    assert run.returncode == 1  # one image failed
+    db = sqlite3.connect(tmp_path / "e.db")
+    rows = db.execute("SELECT kind, source_id, source, label FROM events ORDER BY seq").fetchall()
+    bad = str(tmp_path / "bad.jpg")
+    assert rows == [("classification", "files", str(red), "ant"), ("classification", "files", bad, None)]
+    assert db.execute("SELECT source_id, label, count FROM minute_counts").fetchall() == [("files", "ant", 1)]
+    db.close()
+    live = _edge("--events", str(tmp_path / "e.db"), "--video", str(red))
+    assert live.returncode == 2 and "comes with --serve" in live.stderr
