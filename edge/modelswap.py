@@ -180,9 +180,13 @@ class ModelWatcher:
         return status.st_ino, status.st_mtime_ns, status.st_size
 
     def _run(self) -> None:
+        previous = self._seen
         while not self._stop.wait(self._interval):
             identity = self._identity()
-            if identity is None or identity == self._seen:
+            # A file copied in place (cp, not mv) changes while it is written: it is taken once it has
+            # held still for one interval, so a half-written model is not refused on the way.
+            steady, previous = identity == previous, identity
+            if identity is None or identity == self._seen or not steady:
                 continue
             self._seen = identity
             try:

@@ -2,6 +2,7 @@
 
 import hashlib
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -130,3 +131,26 @@ def test_the_watcher_offers_a_replaced_file(tiny_models, tmp_path):
     finally:
         watcher.stop()
     assert [o.accepted for o in outcomes] == [True] and outcomes[0].origin == str(model)
+
+
+def test_the_watcher_waits_for_a_file_written_in_place_to_hold_still(tiny_models, tmp_path):
+    model = tmp_path / "model.tflite"
+    model.write_bytes(tiny_models.int8.read_bytes())
+    slot = slot_for(model)
+    outcomes = []
+    watcher = ModelWatcher(model, slot, outcomes.append, interval=0.5)
+    content = tiny_models.float32.read_bytes()
+    watcher.start()
+    try:
+        with open(model, "wb") as out:  # as `cp` writes: the same file, truncated, then filled slowly
+            step = len(content) // 12 + 1  # about 1.2 s of writing: the watcher looks in between
+            for start in range(0, len(content), step):
+                out.write(content[start:start + step])
+                out.flush()
+                time.sleep(0.1)  # writes come faster than the watcher looks
+        deadline = time.monotonic() + 60
+        while not outcomes and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        watcher.stop()
+    assert [(o.accepted, o.reason) for o in outcomes] == [(True, "passed every check")]
