@@ -6,9 +6,9 @@ import hashlib
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,6 +31,10 @@ class Outcome:
     reason: str
     accuracy: float | None = None
     baseline: float | None = None
+
+    def record(self) -> dict[str, Any]:
+        """As the event log, /api/status and /api/model show it: the action first, then every field."""
+        return {"action": "swapped" if self.accepted else "refused", **asdict(self)}
 
 
 @dataclass(frozen=True)

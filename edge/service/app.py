@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import asdict
 from importlib import resources
 from urllib.parse import parse_qs
 
@@ -92,7 +91,7 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
         if outcome.accepted and model_path is not None:
             await run_in_threadpool(write_atomic, model_path, data)  # survives a restart
         service.model_outcome(outcome)
-        record = {"action": "swapped" if outcome.accepted else "refused", **asdict(outcome)}
+        record = outcome.record()
         return JSONResponse(record if outcome.accepted else {"error": outcome.reason, **record},
                             200 if outcome.accepted else 422)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import asdict
 from typing import Any, NamedTuple
 
 from antbee.common.errors import ImageError
@@ -82,13 +81,12 @@ class Service:
         (self.metrics.model_reloads if outcome.accepted else self.metrics.model_rejections).inc()
         if outcome.accepted:
             self.metrics.running(outcome.sha256)
-        self.events.record(MODEL, {"action": "swapped" if outcome.accepted else "refused", **asdict(outcome)})
+        self.events.record(MODEL, outcome.record())
 
     def status(self) -> dict[str, Any]:
         """The /api/status object."""
         classifier = self.slot.classifier
-        update = None if self.last_update is None else \
-            {"action": "swapped" if self.last_update.accepted else "refused", **asdict(self.last_update)}
+        update = None if self.last_update is None else self.last_update.record()
         return {
             "model": {"name": self.model_name, "sha256": self.slot.sha256, "labels": list(classifier.labels),
                       "runtime": self.runtime, "input": list(classifier.input.size),
