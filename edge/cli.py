@@ -101,25 +101,20 @@ def edge(
     from antbee.edge.sources import expand_inputs
 
     if serve is not None or print_systemd_unit:
-        from antbee.edge.classifier import ClassifierOptions as Options
-        from antbee.edge.serve import ServeOptions, run_service, systemd_unit
+        from antbee.edge.serve import ServeOptions, serve_command
 
         try:
-            if serve is None:
-                raise UsageError("--print-systemd-unit: expected --serve [HOST:]PORT too")
             if inputs or camera is not None or video is not None:
                 raise UsageError("--serve with INPUTS, --camera or --video: this build serves the API alone")
-            serving = ServeOptions(serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
-                                   max_upload_mb=max_upload, verify=verify, max_drop=max_drop,
-                                   debounce_frames=debounce_frames, debounce_score=debounce_score)
-            if print_systemd_unit:
-                print(systemd_unit(sys.argv[1:]), end="")
-                raise typer.Exit(0)
-            raise typer.Exit(run_service(serving, Options(
+            code = serve_command(ServeOptions(
+                serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
+                max_upload_mb=max_upload, verify=verify, max_drop=max_drop, debounce_frames=debounce_frames,
+                debounce_score=debounce_score, print_systemd_unit=print_systemd_unit), ClassifierOptions(
                 model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
-                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note))
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note)
         except AntbeeError as exc:
             _fail(exc)
+        raise typer.Exit(code)
     try:
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=camera, video=video, json=json_lines,
                               display=display, max_frames=max_frames)

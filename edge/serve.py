@@ -26,7 +26,7 @@ SHUTDOWN_S = 10  # how long a stop waits for requests under way (systemd's Timeo
 class ServeOptions:
     """The service's settings; the edge CLI's serve flags map onto these fields."""
 
-    serve: str
+    serve: str | None
     token: str | None = None
     no_auth: bool = False
     events: Path | None = None
@@ -36,8 +36,11 @@ class ServeOptions:
     max_drop: float = DEFAULT_MAX_DROP
     debounce_frames: int = DEFAULT_FRAMES
     debounce_score: float = DEFAULT_MIN_SCORE
+    print_systemd_unit: bool = False
 
     def __post_init__(self) -> None:
+        if self.serve is None:
+            raise UsageError("--print-systemd-unit: expected --serve [HOST:]PORT too")
         host, _ = parse_address(self.serve)
         if self.token is not None and not self.token.strip():
             raise UsageError("--token '': expected a secret (or leave it out and set ANTBEE_TOKEN)")
@@ -118,6 +121,14 @@ PrivateTmp=yes
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def serve_command(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
+    """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code."""
+    if options.print_systemd_unit:
+        print(systemd_unit(sys.argv[1:]), end="")
+        return 0
+    return run_service(options, classifier_options, model_given, note)
 
 
 def run_service(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
