@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from antbee.common.command import Verbose, fail, new_app, printable, run
-from antbee.common.errors import AntbeeError
+from antbee.common.errors import AntbeeError, UsageError
 from antbee.common.runs import RUN_DIR
 from antbee.edge.display import Status, open_window, show
 from antbee.edge.output import format_human, format_json
@@ -19,6 +19,20 @@ PROG = "antbee-edge"
 INTERRUPTED = 130
 
 app = new_app()
+
+
+def _config(ctx: typer.Context, path: Path | None) -> None:
+    # Eager, so it runs before the other options are read: the file's values become their defaults.
+    if path is None:
+        return
+    from antbee.edge.config import load_config
+
+    flags = {option.opts[0].lstrip("-"): option.name for option in ctx.command.params
+             if option.param_type_name == "option" and option.name not in ("config", "help", "print_systemd_unit")}
+    try:
+        ctx.default_map = {**(ctx.default_map or {}), **load_config(path, flags)}
+    except AntbeeError as exc:
+        _fail(exc)
 
 
 @app.command(help="Classify image files, folders and globs, a camera or a video with a .tflite model: "
@@ -49,6 +63,34 @@ def edge(
         metavar="auto|litert|tflite-runtime|tensorflow", help="The TFLite interpreter to use.")] = "auto",
     reference_kernels: Annotated[bool, typer.Option(
         help="Use TFLite's slow portable reference kernels.")] = False,
+    serve: Annotated[str | None, typer.Option(
+        metavar="[HOST:]PORT",
+        help="Serve the HTTP API and page (host default 127.0.0.1); see docs/service.md.")] = None,
+    token: Annotated[str | None, typer.Option(
+        metavar="TOKEN", envvar="ANTBEE_TOKEN", show_envvar=True,
+        help="The token every request but /healthz must carry; needed to listen beyond 127.0.0.1.")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Listen beyond 127.0.0.1 without a token (anyone on the network can use it).")] = False,
+    events: Annotated[Path | None, typer.Option(
+        metavar="PATH.db",
+        help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
+    events_keep: Annotated[str, typer.Option(
+        metavar="AGE", help="Delete events older than this (30d, 12h, 90m, 3600s).")] = "30d",
+    max_upload: Annotated[float, typer.Option(metavar="MB", help="The largest image upload.")] = 20,
+    verify: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="A labelled folder (a subfolder per class) a new model must do well on.")] = None,
+    max_drop: Annotated[float, typer.Option(
+        metavar="SHARE", help="How much lower than the running model's a new model's --verify accuracy may be.")
+    ] = 0.02,
+    debounce_frames: Annotated[int, typer.Option(
+        metavar="N", help="Frames a label must hold before the event log records a change.")] = 5,
+    debounce_score: Annotated[float, typer.Option(
+        metavar="S", help="The score those frames must reach.")] = 0.6,
+    print_systemd_unit: Annotated[bool, typer.Option(
+        "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
+    config: Annotated[Path | None, typer.Option(
+        metavar="FILE.toml", is_eager=True, callback=_config,
+        help="Settings as in the flags (events-keep = \"7d\"); flags given on the command line win.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Classify image files, folders and globs, a camera or a video with a .tflite model."""
@@ -61,6 +103,21 @@ def edge(
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
 
+    if serve is not None or print_systemd_unit:
+        from antbee.edge.serve import ServeOptions, serve_command
+
+        try:
+            if inputs or camera is not None or video is not None:
+                raise UsageError("--serve with INPUTS, --camera or --video: this build serves the API alone")
+            code = serve_command(ServeOptions(
+                serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
+                max_upload_mb=max_upload, verify=verify, max_drop=max_drop, debounce_frames=debounce_frames,
+                debounce_score=debounce_score, print_systemd_unit=print_systemd_unit), ClassifierOptions(
+                model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note)
+        except AntbeeError as exc:
+            _fail(exc)
+        raise typer.Exit(code)
     try:
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=camera, video=video, json=json_lines,
                               display=display, max_frames=max_frames)
@@ -70,11 +127,12 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
+        log = None if events is None else _event_log(events, events_keep, options)
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
-    code = _run_files(classifier, items, options, stats) if items is not None else \
+    code = _run_files(classifier, items, options, stats, log) if items is not None else \
         _run_frames(classifier, options, stats)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
@@ -84,7 +142,7 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, options, stats) -> int:
+def _run_files(classifier, items, options, stats, log=None) -> int:
     from antbee.edge.runner import classify_file
 
     try:
@@ -92,12 +150,33 @@ def _run_files(classifier, items, options, stats) -> int:
             result = classify_file(classifier, item)
             stats.add(result)
             _emit(result, classifier, options)
+            if log is not None:
+                _log(log, result, classifier)
     except KeyboardInterrupt:
         _note("interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
+    finally:
+        if log is not None:
+            log.close()
     return 0
+
+
+def _event_log(path, keep, options):
+    from antbee.edge.events import EventLog, parse_age
+
+    if options.live:
+        raise UsageError("--events with --camera or --video: the live event log comes with --serve")
+    return EventLog(path, parse_age(keep))
+
+
+def _log(log, result, classifier) -> None:
+    import json
+
+    from antbee.edge.events import FILES_SOURCE, log_classification
+
+    log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
 
 
 def _run_frames(classifier, options, stats) -> int:

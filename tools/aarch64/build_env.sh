@@ -73,6 +73,8 @@ wheels site-litert numpy opencv-python-headless typer click rich shellingham typ
        markdown-it-py mdurl pygments "${ANTBEE_LITERT_SPEC:-ai-edge-litert}"
 wheels site-tflite "numpy<2" opencv-python-headless typer click rich shellingham \
        typing-extensions markdown-it-py mdurl pygments tflite-runtime
+# The service extra (antbee-edge --serve) must resolve to aarch64 wheels too, for 3.11 and 3.13, without TensorFlow.
+"$HERE/serve_wheels.sh" "$PROJECT"
 
 # 4. The project itself (pure Python), into both target folders; redone on every run.
 #    Built from a copy so that setuptools leaves no build/ or *.egg-info in the work tree.

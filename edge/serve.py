@@ -1,0 +1,228 @@
+"""antbee-edge --serve: check the serve flags, assemble the service (model slot, event log, watcher) and run uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from antbee.common.errors import UsageError
+from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE, Debouncer
+from antbee.edge.events import DEFAULT_KEEP, parse_age
+from antbee.edge.modelswap import DEFAULT_MAX_DROP
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_MAX_UPLOAD_MB = 20
+LOOPBACK_NAMES = frozenset({"localhost"})
+SHUTDOWN_S = 10  # how long a stop waits for requests under way (systemd's TimeoutStopSec is 30)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The service's settings; the edge CLI's serve flags map onto these fields."""
+
+    serve: str | None
+    token: str | None = None
+    no_auth: bool = False
+    events: Path | None = None
+    events_keep: str = DEFAULT_KEEP
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    verify: Path | None = None
+    max_drop: float = DEFAULT_MAX_DROP
+    debounce_frames: int = DEFAULT_FRAMES
+    debounce_score: float = DEFAULT_MIN_SCORE
+    print_systemd_unit: bool = False
+
+    def __post_init__(self) -> None:
+        if self.serve is None:
+            raise UsageError("--print-systemd-unit: expected --serve [HOST:]PORT too")
+        host, _ = parse_address(self.serve)
+        if self.token is not None and not self.token.strip():
+            raise UsageError("--token '': expected a secret (or leave it out and set ANTBEE_TOKEN)")
+        if self.token is not None and self.no_auth:
+            raise UsageError("--token and --no-auth given together: expected one of them")
+        if not is_loopback(host) and self.token is None and not self.no_auth:
+            raise UsageError(f"--serve {self.serve} listens beyond this machine, so it needs a token: give --token "
+                             "TOKEN or set ANTBEE_TOKEN (or, to let anyone on the network in, --no-auth)")
+        Debouncer(self.debounce_frames, self.debounce_score)  # refuses bad settings, naming the flag
+        parse_age(self.events_keep)
+        if not 0.0 <= self.max_drop <= 1.0:
+            raise UsageError(f"--max-drop {self.max_drop:g}: expected a share between 0 and 1")
+        if not self.max_upload_mb > 0:
+            raise UsageError(f"--max-upload {self.max_upload_mb:g}: expected a positive number of megabytes")
+
+    @property
+    def max_upload(self) -> int:
+        """The upload limit in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`[HOST:]PORT` (an IPv6 host in brackets) as (host, port); the host defaults to 127.0.0.1."""
+    host, colon, port = text.rpartition(":")
+    host = host.strip("[]") if colon else DEFAULT_HOST
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or (colon and not host):
+        raise UsageError(f"--serve {text!r}: expected [HOST:]PORT, such as 8080 or 0.0.0.0:8080")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def systemd_unit(argv: list[str]) -> str:
+    """A systemd unit that runs this same command (without --print-systemd-unit and the token) as a service."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--token":
+            skip = True
+        elif argument != "--print-systemd-unit" and not argument.startswith("--token="):
+            kept.append(argument)
+    command = shlex.join([sys.executable, "-m", "antbee.edge", *kept])
+    return f"""# /etc/systemd/system/antbee.service (see docs/service.md); then:
+#   sudo systemctl daemon-reload && sudo systemctl enable --now antbee
+[Unit]
+Description=antbee image classifier service
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=antbee
+Group=antbee
+# video: /dev/video* cameras and the Pi camera
+SupplementaryGroups=video
+WorkingDirectory={os.getcwd()}
+# The token stays out of the unit: put ANTBEE_TOKEN=... in this file (mode 600).
+EnvironmentFile=-/etc/antbee/env
+# The default event log goes to $XDG_STATE_HOME/antbee/events.db = /var/lib/antbee/antbee/events.db
+StateDirectory=antbee
+Environment=XDG_STATE_HOME=/var/lib/antbee
+ExecStart={command}
+Restart=always
+RestartSec=5
+TimeoutStopSec=30
+NoNewPrivileges=yes
+ProtectSystem=full
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def serve_command(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
+    """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code."""
+    if options.print_systemd_unit:
+        print(systemd_unit(sys.argv[1:]), end="")
+        return 0
+    return run_service(options, classifier_options, model_given, note)
+
+
+def run_service(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
+    """Serve the HTTP API until SIGTERM or Ctrl-C; returns the exit code. UsageError/ModelError if it cannot start."""
+    # Imported here: a run without --serve never loads the web stack.
+    import hashlib
+
+    from antbee.edge.classifier import Classifier
+    from antbee.edge.events import EventLog, default_path
+    from antbee.edge.modelswap import ModelSlot, ModelWatcher, load_verify_set
+
+    try:
+        import uvicorn
+
+        from antbee.edge.service.app import build_app
+        from antbee.edge.service.core import Service
+    except ImportError as exc:
+        raise UsageError(f"--serve needs the service libraries ({exc.name} is not installed): "
+                         "pip install 'antbee[serve]'") from None
+
+    keep_s = parse_age(options.events_keep)
+    host, port = parse_address(options.serve)
+    classifier = Classifier(classifier_options)
+    sha256 = hashlib.sha256(Path(classifier_options.model).read_bytes()).hexdigest()
+    verify = None if options.verify is None else load_verify_set(options.verify, classifier.labels)
+    slot = ModelSlot(classifier, sha256, verify, options.max_drop)
+    listener = _listen(host, port, options.serve)
+    events_path = options.events or default_path()
+    events = EventLog(events_path, keep_s)
+    if options.events is None:
+        note(f"event log: {events_path} (--events to choose)")
+    service = Service(slot, events, str(classifier_options.model), classifier_options.runtime,
+                      (options.debounce_frames, options.debounce_score))
+    watcher = ModelWatcher(Path(classifier_options.model), slot, _reporter(service, note))
+    closed = []
+
+    def close() -> None:  # from the app's shutdown, and again after the server: once is enough
+        if not closed:
+            closed.append(True)
+            watcher.stop()
+            events.close()
+
+    app = build_app(service, options.token, options.max_upload,
+                    Path(classifier_options.model) if model_given else None, close)
+    server = _server_class(uvicorn)(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                                   timeout_graceful_shutdown=SHUTDOWN_S))
+    server.on_exit = service.broadcast.close  # open /events streams would otherwise hold the shutdown
+    shown = f"[{host}]" if ":" in host else host
+    watcher.start()
+    note(f"serving on http://{shown}:{listener.getsockname()[1]}/ (API only: no source given)")
+    # uvicorn handles SIGTERM and SIGINT itself while it runs, then raises the signal again for the
+    # handlers it found; these make that second delivery end run() normally, so the log is closed.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        close()
+        listener.close()
+    note("stopped")
+    return 0
+
+
+def _server_class(uvicorn):
+    class Server(uvicorn.Server):
+        """uvicorn's server, calling `on_exit` first when a signal asks it to stop."""
+
+        on_exit = staticmethod(lambda: None)
+
+        def handle_exit(self, sig, frame) -> None:
+            self.on_exit()
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
+def _listen(host: str, port: int, text: str) -> socket.socket:
+    # Bound here rather than by uvicorn, so that a busy port is a one-line usage error (exit 2).
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        raise UsageError(f"--serve {text}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    return listener
+
+
+def _reporter(service, note):
+    def report(outcome) -> None:
+        service.model_outcome(outcome)
+        what = "swapped in" if outcome.accepted else f"refused: {outcome.reason}"
+        note(f"new model {outcome.sha256[:12]} from {outcome.origin}: {what}")
+    return report
