@@ -61,6 +61,8 @@ class ServeOptions:
         """The upload limit in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
 
+SERVE_LIBRARIES = {"uvicorn", "starlette", "multipart", "python_multipart", "prometheus_client"}
+
 
 def parse_address(text: str) -> tuple[str, int]:
     """`[HOST:]PORT` (an IPv6 host in brackets) as (host, port); the host defaults to 127.0.0.1."""
@@ -146,6 +148,8 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         from antbee.edge.service.app import build_app
         from antbee.edge.service.core import Service
     except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in SERVE_LIBRARIES:
+            raise  # a bug in antbee itself, not a missing extra
         raise UsageError(f"--serve needs the service libraries ({exc.name} is not installed): "
                          "pip install 'antbee[serve]'") from None
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from antbee.common.errors import UsageError
 from antbee.common.files import write_atomic
 from antbee.edge.events import MAX_RESULTS, parse_since
-from antbee.edge.output import printable
+from antbee.common.command import printable
 from antbee.edge.service.auth import COOKIE, LOGIN_PAGE, TokenGate, token_matches
 from antbee.edge.service.core import Service
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
-import importlib.util
 import json
-import os
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,73 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+import corpus
+from service_client import BLUE, MB, RED, Server, multipart, png, raw, status_line
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RED, BLUE = (20, 30, 220), (220, 30, 20)  # BGR: the tiny models call red "ant", blue "bee"
-TOKEN = "s3cret-token"
-MB = 1024 * 1024
-
-
-def _corpus():
-    name = "antbee_test_reliability_corpus"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / "reliability" / "corpus.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def png(colour, size=(48, 64)) -> bytes:
-    return cv2.imencode(".png", np.full((*size, 3), colour, np.uint8))[1].tobytes()
-
-
-class Server:
-    """antbee-edge --serve in a subprocess; stopped with SIGTERM."""
-
-    def __init__(self, args, env=None):
-        self.process = subprocess.Popen([sys.executable, "-m", "antbee.edge", "--serve", "127.0.0.1:0", *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, **(env or {})})
-        self.stderr = []
-        for line in self.process.stderr:
-            self.stderr.append(line)
-            found = re.search(r"serving on http://127\.0\.0\.1:(\d+)/", line)
-            if found:
-                self.port = int(found[1])
-                return
-        raise AssertionError("the server did not start:\n" + "".join(self.stderr))
-
-    def request(self, method, path, body=None, headers=None, token=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = dict(headers or {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        answer = (response.status, dict(response.getheaders()), response.read())
-        connection.close()
-        return answer
-
-    def json(self, method, path, body=None, headers=None, token=None):
-        status, _, data = self.request(method, path, body, headers, token)
-        return status, json.loads(data)
-
-    def stop(self, timeout=30):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-        self.stderr.extend(self.process.stderr)
-        return self.process.returncode
-
-
-def multipart(field, filename, data, boundary="antbee-boundary"):
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +92,6 @@ def test_model_upload_needs_a_token_even_on_loopback(open_server, tiny_models):
 
 
 def _bad_uploads():
-    corpus = _corpus()
     cases = [(case.kind + " " + case.filename, case.data) for case in corpus.image_corpus() if case.expect == "error"]
     return cases
 
@@ -175,7 +106,6 @@ def test_each_bad_upload_of_the_corpus_gets_a_4xx_and_the_service_stays_healthy(
 
 
 def test_status_codes_of_bad_uploads(open_server, tmp_path):
-    corpus = _corpus()
     bomb = corpus.png_bomb(tmp_path / "bomb.png").read_bytes()
     cases = {"empty": (b"", 400), "truncated JPEG": (cv2.imencode(".jpg", np.full((48, 64, 3), RED, np.uint8))[1]
                                                      .tobytes()[:300], 400),
@@ -192,27 +122,11 @@ def test_status_codes_of_bad_uploads(open_server, tmp_path):
     assert re.search(rb'antbee_refused_uploads_total\{status="413"\} [1-9]', text)
 
 
-def _raw(port, head: bytes, timeout=30) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    sock.sendall(head)
-    return sock
-
-
-def _status_line(sock) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.split(b"\r\n", 1)[0]
-
-
 def test_a_body_declared_too_large_is_refused_before_it_is_sent(open_server):
     head = (b"POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
             b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (20 * MB + 1))
-    with _raw(open_server.port, head) as sock:
-        assert _status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"  # no 100 Continue first
+    with raw(open_server.port, head) as sock:
+        assert status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"  # no 100 Continue first
     assert open_server.json("GET", "/healthz")[0] == 200
 
 
@@ -220,16 +134,16 @@ def test_a_small_body_with_expect_continue_is_answered(open_server):
     data = png(RED)
     head = (b"POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
             % len(data))
-    with _raw(open_server.port, head) as sock:
-        assert _status_line(sock) == b"HTTP/1.1 100 Continue"
+    with raw(open_server.port, head) as sock:
+        assert status_line(sock) == b"HTTP/1.1 100 Continue"
         sock.sendall(data)
-        assert _status_line(sock) == b"HTTP/1.1 200 OK"
+        assert status_line(sock) == b"HTTP/1.1 200 OK"
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(open_server):
     head = b"POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     chunk = b"%x\r\n%s\r\n" % (MB, b"\xff" * MB)
-    with _raw(open_server.port, head) as sock:
+    with raw(open_server.port, head) as sock:
         sent = 0
         try:
             while sent < 40 * MB:  # twice the limit, and never the closing chunk
@@ -237,13 +151,13 @@ def test_a_chunked_body_is_cut_off_at_the_limit(open_server):
                 sent += MB
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered and closed: the rest was never read
-        assert _status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"
+        assert status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"
     assert 20 * MB <= sent
     assert open_server.json("GET", "/healthz")[0] == 200
 
 
 def test_events_streams_each_result_as_it_happens(open_server):
-    with _raw(open_server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+    with raw(open_server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
         head = b""
         while b": antbee results" not in head:
             head += sock.recv(4096)

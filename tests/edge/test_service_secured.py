@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sqlite3
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,24 +11,8 @@ from pathlib import Path
 import pytest
 
 from antbee.edge.metadata import ModelInfo, attach
+from service_client import BLUE, RED, TOKEN, Server, multipart, png, raw
 
-HERE = Path(__file__).resolve().parent
-
-
-def _service_helpers():
-    # test_service.py's Server and helpers, loaded by path (pytest's importlib mode has no test packages).
-    name = "antbee_test_service_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "test_service.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _service_helpers()
-Server, png, multipart, RED, BLUE, TOKEN = (helpers.Server, helpers.png, helpers.multipart, helpers.RED,
-                                           helpers.BLUE, helpers.TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +132,7 @@ def test_sigterm_stops_the_process_and_leaves_a_sound_event_log(tiny_models, tmp
     server = Server(["--model", str(tiny_models.int8), "--events", str(tmp_path / "events.db")])
     for colour in (RED, BLUE, RED):
         assert server.json("POST", "/api/classify", png(colour))[0] == 200
-    viewer = helpers._raw(server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")  # a page left open
+    viewer = raw(server.port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")  # a page left open
     assert b"200 OK" in viewer.recv(4096)
     started = time.monotonic()
     assert server.stop() == 0
