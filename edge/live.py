@@ -40,8 +40,8 @@ def parse_sources(cameras: Sequence[str], videos: Sequence[str]) -> list[SourceS
     ids = [spec.source_id for spec in specs]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
-        raise UsageError(f"source id {repeated[0]!r} given twice: name each --camera/--video NAME=VALUE once, "
-                         "and do not use a name that is another source's position")
+        raise UsageError(f"source id {repeated[0]!r} given twice: expected a different NAME in each "
+                         "--camera/--video NAME=VALUE")
     return specs
 
 
