@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import cv2
+import numpy as np
 
 from antbee.common.errors import AntbeeError
 from antbee.edge.sources import Frame
@@ -94,6 +95,11 @@ class Grabber:
         self._busy: tuple[int, float] | None = None  # (generation, since) while in open or read
         self._attempt = 0
         self._threads: list[threading.Thread] = []
+        # Pixel buffers go round (read into, waiting, being classified) rather than being allocated per
+        # frame: buffers allocated on this thread and freed on the consumer's make glibc's per-thread
+        # arenas grow without bound.
+        self._spare: list[np.ndarray] = []
+        self._given: Frame | None = None
         self._start(capture)
 
     def _start(self, capture: Any) -> None:
@@ -104,9 +110,18 @@ class Grabber:
 
     # ------------------------------------------------------------------ consumer side (holds hub.condition)
     def take(self) -> Frame | None:
-        """The waiting frame, if any (call with the hub's condition held)."""
+        """The waiting frame, if any (call with the hub's condition held).
+
+        Taking a frame hands the pixels of this source's previous one back to the grabber to
+        read into, so a frame's image is valid until the next frame of its source is taken.
+        """
         frame, self.slot = self.slot, None
-        if frame is not None and not self.opener.live:
+        if frame is None:
+            return None
+        if self._given is not None:
+            self._spare.append(self._given.image)
+        self._given = frame
+        if not self.opener.live:
             self.hub.condition.notify_all()  # the video file's grabber waits for the slot to empty
         return frame
 
@@ -196,9 +211,11 @@ class Grabber:
         """Read into the slot until the source fails (the reason) or this thread should stop (None)."""
         failures = 0
         while self._current(generation):
+            with self.hub.condition:
+                buffer = self._spare.pop() if self._spare else None
             self._mark_busy(generation, True)
             try:
-                ok, image = capture.read()
+                ok, image = capture.read(buffer)  # OpenCV fills the buffer in place when the size still fits
                 problem = ""
             except (cv2.error, RuntimeError, OSError) as exc:  # Picamera2 raises rather than returning False
                 ok, image, problem = False, None, f": {str(exc).strip() or type(exc).__name__}"
@@ -228,6 +245,7 @@ class Grabber:
                     return
             if self.slot is not None:
                 self.dropped += 1
+                self._spare.append(self.slot.image)
             self.slot = frame
             if not self.online:
                 self.online = True
@@ -250,7 +268,7 @@ class Grabber:
 class _FailedOpen:
     """A capture that could not be opened: every read fails, so the attempt counts and back-off goes on."""
 
-    def read(self) -> tuple[bool, None]:
+    def read(self, image: Any = None) -> tuple[bool, None]:
         return False, None
 
     def release(self) -> None:

@@ -27,6 +27,9 @@ PICAM_SIZE = (640, 480)  # (width, height): enough for a 224-pixel model, cheap 
 class Frame(NamedTuple):
     """One captured frame: its 0-based index in the source, the uint8 BGR pixels, and where it came from.
 
+    Live sources reuse pixel buffers, so `image` is only valid until the next frame of the same
+    source is taken: a consumer that keeps pixels copies them.
+
     `time` is the capture time (seconds since the epoch) and `captured` the same moment on
     time.monotonic(), from which a result's age is measured.
     """
@@ -188,8 +191,8 @@ class PicameraCapture:
     def __init__(self, camera: Any):
         self.camera = camera
 
-    def read(self) -> tuple[bool, np.ndarray]:
-        """The next frame as BGR (RuntimeError/OSError from Picamera2 pass through as failed reads)."""
+    def read(self, image: Any = None) -> tuple[bool, np.ndarray]:
+        """The next frame as BGR, in a new array (RuntimeError/OSError from Picamera2 pass through as failed reads)."""
         return True, self.camera.capture_array("main")
 
     def release(self) -> None:
