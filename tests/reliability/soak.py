@@ -25,11 +25,11 @@ WINDOW = 2000
 READ_INTERVAL_S = 0.0002  # a camera faster than the tiny model, so the grabber drops frames too
 
 
-def rss_kb() -> int:
+def rss_kb(field: str = "VmRSS") -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 class Capture:
@@ -66,7 +66,7 @@ class Recorder:
     def __init__(self, classifier, stats: Stats, frames: int):
         self.classifier, self.stats = classifier, stats
         # Preallocated: a growing list of floats would itself be a 32-byte-per-frame "leak".
-        self.latencies, self.samples = np.zeros(frames), []
+        self.latencies, self.samples, self.mapped = np.zeros(frames), [], []
         self.count = self.errors = self.lines = 0
 
     def result(self, result, frame) -> bool:
@@ -77,6 +77,7 @@ class Recorder:
         self.count += 1
         if self.count % SAMPLE_EVERY == 0:
             self.samples.append((self.count, rss_kb()))
+            self.mapped.append((self.count, rss_kb("VmSize")))
         return False
 
     def event(self, event) -> None:
@@ -104,6 +105,8 @@ def soak(model: Path, frames: int) -> dict:
             "grabber_threads_left": stream.threads_alive(), "seconds": round(elapsed, 1),
             "rss_kb": samples, "slope_kb_per_1000_frames": round(slope, 3),
             "rss_growth_kb_after_warm_up": after[-1][1] - after[0][1],
+            "mapped_growth_kb_after_warm_up": max(kb for n, kb in recorder.mapped if n > WARM_UP)
+            - min(kb for n, kb in recorder.mapped if n > WARM_UP),
             "median_latency_ms_early": round(early, 4), "median_latency_ms_late": round(late, 4)}
 
 
