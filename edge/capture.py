@@ -63,12 +63,6 @@ class Hub:
         self.events: deque[SourceEvent] = deque()
         self.stopping = threading.Event()
 
-    def post(self, event: SourceEvent) -> None:
-        """Queue an event for the consumer and wake it."""
-        with self.condition:
-            self.events.append(event)
-            self.condition.notify_all()
-
 
 class Grabber:
     """Reads one source on its own thread into a one-frame slot.
@@ -95,9 +89,8 @@ class Grabber:
         self._busy: tuple[int, float] | None = None  # (generation, since) while in open or read
         self._attempt = 0
         self._threads: list[threading.Thread] = []
-        # Pixel buffers go round (read into, waiting, being classified) rather than being allocated per
-        # frame: buffers allocated on this thread and freed on the consumer's make glibc's per-thread
-        # arenas grow without bound.
+        # Pixel buffers go round (read into, waiting, being classified): at most three per source,
+        # rather than a new one per frame.
         self._spare: list[np.ndarray] = []
         self._given: Frame | None = None
         self._start(capture)
@@ -105,7 +98,7 @@ class Grabber:
     def _start(self, capture: Any) -> None:
         thread = threading.Thread(target=self._run, args=(self._generation, capture),
                                   name=f"antbee-grab {self.opener.source_id}", daemon=True)
-        self._threads.append(thread)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     # ------------------------------------------------------------------ consumer side (holds hub.condition)
@@ -126,9 +119,12 @@ class Grabber:
         return frame
 
     def watch(self, now: float) -> None:
-        """Abandon a thread stuck in open or read for longer than stall_s (call with the condition held)."""
+        """Abandon a live source's thread stuck in open or read for longer than stall_s (call with the condition
+        held); a video file is never reopened, since that would start it again from its first frame."""
         busy = self._busy
-        if self.finished or busy is None or busy[0] != self._generation or now - busy[1] < self.stall_s:
+        if not self.opener.live or self.finished or busy is None:
+            return
+        if busy[0] != self._generation or now - busy[1] < self.stall_s:
             return
         self._generation += 1
         self._busy = None
@@ -199,7 +195,7 @@ class Grabber:
         self._mark_busy(generation, True)
         try:
             capture = self.opener.open()
-        except AntbeeError:
+        except (AntbeeError, cv2.error, OSError, RuntimeError):  # Picamera2 raises its own errors when reopened
             capture = _FAILED
         self._mark_busy(generation, False)
         if not self._current(generation):  # abandoned while opening, or the run ended
@@ -266,7 +262,7 @@ class Grabber:
 
 
 class _FailedOpen:
-    """A capture that could not be opened: every read fails, so the attempt counts and back-off goes on."""
+    """What _reopen returns for an attempt whose open failed (a capture with nothing to read or release)."""
 
     def read(self, image: Any = None) -> tuple[bool, None]:
         return False, None
