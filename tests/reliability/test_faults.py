@@ -14,7 +14,7 @@ import pytest
 
 from antbee.edge import runner
 from antbee.common.errors import UsageError
-from antbee.edge.runner import EdgeOptions, classify_frame, open_frames
+from antbee.edge.runner import EdgeOptions, open_frames
 
 RED = np.full((48, 64, 3), (20, 30, 220), np.uint8)
 BLUE = np.full((48, 64, 3), (220, 30, 20), np.uint8)
