@@ -65,8 +65,10 @@ class Recorder:
 
     def __init__(self, classifier, stats: Stats, frames: int):
         self.classifier, self.stats = classifier, stats
-        # Preallocated: a growing list of floats would itself be a 32-byte-per-frame "leak".
-        self.latencies, self.samples, self.mapped = np.zeros(frames), [], []
+        # Preallocated: a growing list of floats would itself be a 32-byte-per-frame "leak". And filled
+        # now: np.zeros may get lazily mapped zero pages from the kernel, which become resident as the
+        # run writes them, an 8-byte-per-frame "leak" of the harness's own.
+        self.latencies, self.samples, self.mapped = np.full(frames, np.nan), [], []
         self.count = self.errors = self.lines = 0
 
     def result(self, result, frame) -> bool:
