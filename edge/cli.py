@@ -133,7 +133,7 @@ def _run_frames(classifier, options, stats) -> int:
     except AntbeeError as exc:
         _fail(exc)
     terminal = Terminal(classifier, stats, options.json)
-    sinks = [terminal, *([Window(stats)] if window else [])]
+    sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
     code = 0
     try:
         ending = run_live(classifier, frames, sinks, options.max_frames)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from antbee.edge.capture import ENDED, GAVE_UP, OFFLINE, ONLINE, SourceEvent
-from antbee.edge.display import Status, show
+from antbee.edge.display import WINDOW, Status, show
 from antbee.edge.output import format_human, format_json, printable
 
 PROG = "antbee-edge"
@@ -68,14 +68,16 @@ class Terminal:
 
 
 class Window:
-    """The display window: each frame with its label and the fps; True from result() when q or Esc is pressed."""
+    """The display window (one per source when there are several): each frame with its label and the fps;
+    True from result() when q or Esc is pressed."""
 
-    def __init__(self, stats):
-        self.stats = stats
+    def __init__(self, stats, several: bool = False):
+        self.stats, self.several = stats, several
 
     def result(self, result, frame) -> bool:
         """Draw the frame with its label and FPS (nothing for an error result)."""
-        return result.error is None and show(frame.image, result, self.stats.fps)
+        window = f"{WINDOW} {frame.source_id}" if self.several else WINDOW
+        return result.error is None and show(frame.image, result, self.stats.fps, window)
 
     def event(self, event: SourceEvent) -> None:
         """Nothing: the terminal says what happened to the source."""

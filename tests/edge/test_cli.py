@@ -347,3 +347,14 @@ def test_file_names_that_are_not_utf8_still_print_as_valid_json(tiny_models, wri
     assert result.exit_code == 0
     (record,) = json_lines(result)
     assert record["source"].endswith("\ufffd\ufffd bee.png") and record["label"] == "bee"
+
+
+def test_several_sources_get_a_window_each(tiny_models, red_blue_video, fake_gui, monkeypatch):
+    import cv2
+
+    names = []
+    monkeypatch.setattr(cv2, "imshow", lambda name, image: names.append(name))
+    result = run("--model", tiny_models.int8, "--video", red_blue_video, "--video", f"yard={red_blue_video}",
+                 "--display")
+    assert result.exit_code == 0 and sorted(set(names)) == ["antbee-edge 0", "antbee-edge yard"]
+    assert names.count("antbee-edge yard") == 10
