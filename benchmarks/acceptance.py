@@ -32,6 +32,13 @@ TARGETS = {
     "int8_speedup_over_keras": Target(8.0 * 0.75, True, "about 8x (>= 6.0x)"),
     # The edge runtime's own work on a decoded camera frame, over bare invoke(), in percent.
     "runtime_overhead_pct": Target(15.0, False, "<= 15%"),
+    # A live source slower than the classifier: every frame classified, at the camera's rate.
+    "live_fps_vs_source": Target(0.95, True, ">= 0.95x the camera's fps, 0 dropped"),
+    # A live source faster than the classifier: the median age (capture to result) under its bound,
+    # 2x the classification latency plus one frame interval ...
+    "live_age_vs_bound": Target(1.0, False, "< 1x the bound"),
+    # ... and not growing: the last fifth of the run against the first.
+    "live_age_late_vs_early": Target(1.25, False, "late <= 1.25x early"),
 }
 REPORTED = "reported"
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from antbee.benchmarks.live import LiveRun
 
 KERAS = "keras"
 REFERENCE = "reference_int8"  # Google's int8 MobileNetV2, the yardstick
@@ -170,3 +174,4 @@ class Report:
     ratios: tuple[Ratio, ...]
     acceptance_checks: tuple[AcceptanceCheck, ...]
     notes: tuple[str, ...]  # what was left out and why, and how to read the numbers
+    live: tuple[LiveRun, ...] = ()  # the paced live source (antbee.benchmarks.live)

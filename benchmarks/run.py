@@ -10,6 +10,7 @@ from pathlib import Path
 from antbee.benchmarks import accuracy as acc
 from antbee.benchmarks.endtoend import camera_frame, end_to_end, frame_overhead
 from antbee.benchmarks.latency import latencies, thread_counts
+from antbee.benchmarks.live import SECONDS, SMOKE_SECONDS, live_checks, live_ratios, live_runs
 from antbee.benchmarks.machine import machine
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
 from antbee.benchmarks.results import Model, Report
@@ -109,15 +110,20 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
     if encoded:
         step = tracker("end to end (edge runtime)", len(tflites) * len(encoded))
         e2e = [end_to_end(m, threads[-1], encoded, min(options.warmup, len(encoded)), step) for m in tflites]
-    overhead = None
+    overhead, live = None, []
     if deployed is not None:
         from antbee.edge.preprocess import load_bgr
 
         frame = camera_frame(load_bgr(test.encoded[0]) if test is not None else None)
         overhead = frame_overhead(deployed, threads[-1], frame, options.repeats, options.warmup,
                                   tracker("frame overhead", options.repeats))
+        step = tracker("paced live source", 1)
+        live = live_runs(Path(deployed.path), deployed.name, threads[-1], frame,
+                         SMOKE_SECONDS if options.smoke else SECONDS)
+        step()
     memory = _memory(keras, deployed, split, test, options, tracker, notes)
-    return _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes)
+    return _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
+                   live)
 
 
 def _synthetic_input():
@@ -163,7 +169,8 @@ def _memory(keras, deployed, split, test, options: BenchOptions, tracker, notes:
     return rows
 
 
-def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes) -> Report:
+def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
+            live=()) -> Report:
     from antbee.benchmarks.acceptance import acceptance_checks
     from antbee.benchmarks.ratios import ratios
 
@@ -180,8 +187,9 @@ def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, o
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(options.run_dir), options=plain,
         machine=facts, models=tuple(models), accuracy=tuple(accuracy),
         latency=tuple(latency), end_to_end=tuple(e2e), frame_overhead=overhead, memory=tuple(memory),
-        ratios=tuple(ratios(models, latency, overhead)), acceptance_checks=tuple(acceptance_checks(latency, overhead)),
-        notes=tuple(notes))
+        ratios=(*ratios(models, latency, overhead), *live_ratios(live)),
+        acceptance_checks=(*acceptance_checks(latency, overhead), *live_checks(live)), notes=tuple(notes),
+        live=tuple(live))
 
 
 def write_outputs(report: Report, folder: Path) -> list[Path]:

@@ -12,8 +12,8 @@ import typer
 from antbee.common.command import Verbose, fail, new_app, printable, run
 from antbee.common.errors import AntbeeError, UsageError
 from antbee.common.runs import RUN_DIR
-from antbee.edge.display import Status, open_window, show
-from antbee.edge.output import format_human, format_json
+from antbee.edge.display import open_window
+from antbee.edge.output import format_json
 
 PROG = "antbee-edge"
 INTERRUPTED = 130
@@ -35,8 +35,22 @@ def _config(ctx: typer.Context, path: Path | None) -> None:
         _fail(exc)
 
 
-@app.command(help="Classify image files, folders and globs, a camera or a video with a .tflite model: "
-                  "one result per image or frame, as a readable line or (--json) one JSON object per line.")
+EXIT_CODES = """\b
+Exit codes:
+  0    done: every input or video file ended, --max-frames reached, q pressed,
+       or Ctrl-C on a run with a camera or stream
+  1    some image or frame could not be classified, or a live source gave up
+       (no frame after its --reconnect attempts)
+  2    a usage error: a bad flag, model or labels file, an input that names
+       nothing, or a source that cannot be opened at the start
+  130  Ctrl-C on a run of files or video files only"""
+
+
+@app.command(help="Classify image files, folders and globs, cameras or videos with a .tflite model: "
+                  "one result per image or frame, as a readable line or (--json) one JSON object per line. "
+                  "Cameras and streams are read on their own threads: the newest frame is classified (frames "
+                  "replaced before that are counted as dropped) and a source that stops is reopened with "
+                  "back-off (0.5 s doubling to 30 s).", epilog=EXIT_CODES)
 def edge(
     inputs: Annotated[list[str] | None, typer.Argument(
         metavar="INPUTS", help="Image files, folders (searched recursively) or globs.", show_default=False)] = None,
@@ -45,10 +59,17 @@ def edge(
         help=f"The .tflite model. Default: the newest {RUN_DIR}/*.tflite, else the packaged model.")] = None,
     labels: Annotated[Path | None, typer.Option(
         metavar="FILE", help="A labels file (one per line) instead of the labels inside the model.")] = None,
-    camera: Annotated[str | None, typer.Option(
-        metavar="INDEX|picam",
-        help="A camera: an OpenCV index (0, 1, ...), a /dev/video device, or 'picam' (Picamera2).")] = None,
-    video: Annotated[str | None, typer.Option(metavar="PATH_OR_URL", help="A video file or stream URL.")] = None,
+    camera: Annotated[list[str] | None, typer.Option(
+        metavar="[NAME=]INDEX|picam",
+        help="A camera: an OpenCV index (0, 1, ...), a /dev/video device, or 'picam' (Picamera2). Repeatable; "
+             "NAME= gives the source's id in results (default: its position, cameras first).",
+        show_default=False)] = None,
+    video: Annotated[list[str] | None, typer.Option(
+        metavar="[NAME=]PATH_OR_URL", help="A video file (every frame, in order) or a stream URL (live, like a "
+        "camera). Repeatable.", show_default=False)] = None,
+    reconnect: Annotated[int | None, typer.Option(
+        metavar="N", help="Reopen attempts for a camera or stream that stops, per outage, before giving up. "
+        "Default: forever.", show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(
         metavar="N", help="Interpreter threads. Default: the runtime's.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
@@ -58,7 +79,8 @@ def edge(
     display: Annotated[bool | None, typer.Option(
         "--display/--no-display", help="Show frames with the label and FPS in a window. "
         "Default: on for a camera or video when DISPLAY or WAYLAND_DISPLAY is set.", show_default=False)] = None,
-    max_frames: Annotated[int | None, typer.Option(metavar="N", help="Stop after this many frames.")] = None,
+    max_frames: Annotated[int | None, typer.Option(
+        metavar="N", help="Stop after classifying this many frames (over all sources).")] = None,
     runtime: Annotated[str, typer.Option(
         metavar="auto|litert|tflite-runtime|tensorflow", help="The TFLite interpreter to use.")] = "auto",
     reference_kernels: Annotated[bool, typer.Option(
@@ -119,8 +141,8 @@ def edge(
             _fail(exc)
         raise typer.Exit(code)
     try:
-        options = EdgeOptions(inputs=tuple(inputs or ()), camera=camera, video=video, json=json_lines,
-                              display=display, max_frames=max_frames)
+        options = EdgeOptions(inputs=tuple(inputs or ()), camera=tuple(camera or ()), video=tuple(video or ()),
+                              json=json_lines, display=display, max_frames=max_frames, reconnect=reconnect)
         items = None if options.live else expand_inputs(options.inputs)
         classifier = Classifier(ClassifierOptions(
             model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
@@ -137,8 +159,9 @@ def edge(
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
     rate = f", {summary.mean_fps:.1f} fps mean" if options.live else ""
+    dropped = f", {summary.dropped} dropped for a newer one" if options.live else ""
     _note(f"{summary.results} {what}, {summary.failures} failed{rate}, "
-          f"{summary.mean_latency_ms:.1f} ms mean latency")
+          f"{summary.mean_latency_ms:.1f} ms mean latency{dropped}")
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
@@ -182,51 +205,44 @@ def _log(log, result, classifier) -> None:
 def _run_frames(classifier, options, stats) -> int:
     import cv2
 
-    from antbee.edge.runner import classify_frame, open_frames
+    from antbee.edge.pipeline import run_live
+    from antbee.edge.runner import open_frames
+    from antbee.edge.terminal import Terminal, Window
 
     try:
-        window = open_window(options.display)  # before the source: a failure here must not leave it open
+        window = open_window(options.display)  # before the sources: a failure here must not leave them open
         frames = open_frames(options)
     except AntbeeError as exc:
         _fail(exc)
-    status = Status(sys.stderr.isatty(), sys.stdout.isatty())
+    terminal = Terminal(classifier, stats, options.json)
+    sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
     code = 0
     try:
-        for frame in frames:
-            result = classify_frame(classifier, frame)
-            stats.add(result)
-            status.clear(force=result.error is not None and not options.json)  # an error line comes next
-            _emit(result, classifier, options)
-            status.show(result, stats)
-            if window and result.error is None and show(frame.image, result, stats.fps):
-                break
-    except AntbeeError as exc:  # the camera or stream stopped delivering frames
-        status.clear(force=True)
-        _note(str(exc))
-        code = exc.exit_code
+        ending = run_live(classifier, frames, sinks, options.max_frames)
+        code = 1 if ending.gave_up else 0
     except KeyboardInterrupt:
-        status.clear(force=True)
-        # Ctrl-C is how a camera run ends; for a video it cuts the run short.
-        code = 0 if options.camera is not None else INTERRUPTED
+        # Ctrl-C is how a camera or stream run ends; for video files only it cuts the run short.
+        code = 0 if any(grabber.opener.live for grabber in frames.grabbers) else INTERRUPTED
         if code:
+            terminal.close()
             _note("interrupted")
     except BrokenPipeError:
         _quiet_stdout()
     finally:
-        frames.close()
-        status.clear(force=True)
+        stuck = frames.close()
+        stats.dropped = frames.dropped
+        terminal.close()
+        if stuck:
+            _note(f"{stuck} source read(s) still blocked at exit; left to the operating system")
         if window:
             cv2.destroyAllWindows()
     return code
 
 
 def _emit(result, classifier, options) -> None:
-    if options.json:
-        print(printable(format_json(result, classifier)), flush=True)
-    elif result.error is not None:
-        _note(result.error)
-    else:
-        print(printable(format_human(result, classifier)), flush=True)
+    from antbee.edge.terminal import emit
+
+    emit(result, classifier, options.json)
 
 
 def _note(message: str) -> None:

@@ -63,8 +63,8 @@ def open_window(display: bool | None) -> bool:
     return True
 
 
-def show(image, result, fps: float) -> bool:
-    """Draw the label, score and FPS on the frame and show it; True when the user pressed q or Esc."""
+def show(image, result, fps: float, window: str = WINDOW) -> bool:
+    """Draw the label, score and FPS on the frame and show it in `window`; True when the user pressed q or Esc."""
     import cv2
 
     top = result.classification.top
@@ -73,5 +73,5 @@ def show(image, result, fps: float) -> bool:
     (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
     cv2.rectangle(image, (0, 0), (width + 16, height + base + 16), (0, 0, 0), cv2.FILLED)
     cv2.putText(image, text, (8, height + 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA)
-    cv2.imshow(WINDOW, image)
+    cv2.imshow(window, image)
     return (cv2.waitKey(1) & 0xFF) in QUIT_KEYS

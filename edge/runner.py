@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,9 +15,9 @@ import cv2
 from antbee.edge.classifier import Classification, Classifier
 from antbee.common.errors import ImageError, ModelError, UsageError
 from antbee.common.runs import RUN_DIR, newest_model
+from antbee.edge.live import LiveFrames, open_live
 from antbee.edge.preprocess import load_bgr
-from antbee.edge.sources import (PI_MODEL_FILE, PICAM, RETRY_SLEEP_S, Frame, Unreadable, opencv_frames, parse_camera,
-                                 picamera_frames, video_capture)
+from antbee.edge.sources import PI_MODEL_FILE, Frame, Unreadable, video_capture
 
 PACKAGE = "antbee.edge"
 PACKAGED_MODEL = "models/antbee_int8.tflite"
@@ -28,24 +28,28 @@ class EdgeOptions:
     """What to classify and how to report it; the edge CLI's flags map onto these fields."""
 
     inputs: tuple[str, ...] = ()
-    camera: str | None = None
-    video: str | None = None
+    camera: tuple[str, ...] = ()
+    video: tuple[str, ...] = ()
     json: bool = False
     display: bool | None = None  # None: on when a window can be shown and frames are live
     max_frames: int | None = None
+    reconnect: int | None = None  # reopen attempts per outage of a live source; None: forever
 
     def __post_init__(self) -> None:
-        chosen = [name for name, given in (("INPUTS", bool(self.inputs)), ("--camera", self.camera is not None),
-                                           ("--video", self.video is not None)) if given]
-        if not chosen:
+        if not (self.inputs or self.camera or self.video):
             raise UsageError("no inputs: expected image files, folders or globs, --camera INDEX|picam, "
                              "or --video PATH_OR_URL")
-        if len(chosen) > 1:
-            raise UsageError(f"{' and '.join(chosen)} given together: expected only one kind of input")
+        if self.inputs and (self.camera or self.video):
+            given = " and ".join(flag for flag, values in (("--camera", self.camera), ("--video", self.video))
+                                 if values)
+            raise UsageError(f"INPUTS and {given} given together: expected image files, or frame sources")
         if self.max_frames is not None and self.max_frames < 1:
             raise UsageError(f"--max-frames {self.max_frames}: expected a positive number")
-        if self.video is not None and not self.video.strip():
-            raise UsageError("--video '': expected a video file or a stream URL")
+        if self.reconnect is not None and self.reconnect < 0:
+            raise UsageError(f"--reconnect {self.reconnect}: expected 0 or more attempts")
+        for value in self.video:
+            if not value.strip():
+                raise UsageError(f"--video {value!r}: expected a video file or a stream URL")
 
     @property
     def live(self) -> bool:
@@ -57,7 +61,8 @@ class Result(NamedTuple):
     """One classified image or frame, or why it could not be classified.
 
     `latency_ms` is the whole per-input cost: decoding plus classification for files,
-    classification alone for frames (the capture has already decoded them).
+    classification alone for frames (the capture has already decoded them). A frame's
+    `age_ms` adds the time it waited since capture.
     """
 
     source: str
@@ -65,6 +70,9 @@ class Result(NamedTuple):
     error: str | None = None
     latency_ms: float = 0.0
     frame: int | None = None
+    source_id: str | None = None
+    time: float | None = None  # capture time, seconds since the epoch
+    age_ms: float | None = None  # from capture to result
 
 
 class Summary(NamedTuple):
@@ -74,6 +82,7 @@ class Summary(NamedTuple):
     failures: int
     mean_fps: float
     mean_latency_ms: float
+    dropped: int = 0
 
 
 class Stats:
@@ -85,6 +94,7 @@ class Stats:
         self._latency = 0.0
         self._first = self._last = 0.0
         self.fps = 0.0  # smoothed over about the last ten results
+        self.dropped = 0  # live frames replaced by a newer one before being classified
 
     def add(self, result: Result) -> None:
         """Count one result."""
@@ -107,7 +117,7 @@ class Stats:
         span = self._last - self._first
         mean_fps = (self.results - 1) / span if self.results > 1 and span > 0 else 0.0
         done = self.results - self.failures
-        return Summary(self.results, self.failures, mean_fps, self._latency / done if done else 0.0)
+        return Summary(self.results, self.failures, mean_fps, self._latency / done if done else 0.0, self.dropped)
 
 
 def default_model(run_dir: Path = RUN_DIR) -> Path:
@@ -136,31 +146,20 @@ def classify_file(classifier: Classifier, item: Path | Unreadable) -> Result:
 
 def classify_frame(classifier: Classifier, frame: Frame) -> Result:
     """Classify one captured BGR frame; a frame of the wrong dtype/shape gives a Result with its error."""
+    where = dict(frame=frame.index, source_id=frame.source_id, time=frame.time or None)
     try:
         classification = classifier.classify_bgr(frame.image)
     except (ImageError, cv2.error) as exc:  # cv2.error: shapes prepare() passes on but OpenCV refuses
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        return Result(frame.source, error=f"{frame.source} frame {frame.index}: {message}", frame=frame.index)
-    return Result(frame.source, classification, latency_ms=classification.timings.total_ms, frame=frame.index)
+        return Result(frame.source, error=f"{frame.source} frame {frame.index}: {message}", **where)
+    age = None if frame.captured is None else 1e3 * (time.monotonic() - frame.captured)
+    return Result(frame.source, classification, latency_ms=classification.timings.total_ms, age_ms=age, **where)
 
 
 def open_frames(options: EdgeOptions, factory: Callable[[Any], Any] = video_capture,
-                pi_model_file: Path = PI_MODEL_FILE, retry_sleep: float = RETRY_SLEEP_S) -> Iterator[Frame]:
-    """Open the camera or video the options name (errors now, not at the first frame), up to max_frames."""
-    source = options.video if options.camera is None else parse_camera(options.camera)
-    if source == PICAM:
-        frames = picamera_frames()
-    else:
-        frames = opencv_frames(source, factory, pi_model_file, retry_sleep=retry_sleep)
-    return frames if options.max_frames is None else _limit(frames, options.max_frames)
+                pi_model_file: Path = PI_MODEL_FILE, **timing: Any) -> LiveFrames:
+    """Open every camera and video the options name (errors now, not at the first frame) with its grabber.
 
-
-def _limit(frames: Iterator[Frame], count: int) -> Iterator[Frame]:
-    # Closing the source at once releases the camera, rather than whenever it is collected.
-    try:
-        for frame in frames:
-            yield frame
-            if frame.index + 1 >= count:
-                return
-    finally:
-        frames.close()
+    `timing` passes the grabbers' stall_s, retry_sleep and backoff_first_s (tests shorten them).
+    """
+    return open_live(options.camera, options.video, options.reconnect, factory, pi_model_file, **timing)

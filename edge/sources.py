@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -12,7 +11,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from antbee.common.errors import AntbeeError, UsageError
+from antbee.common.errors import UsageError
 from antbee.edge.preprocess import IMAGE_SUFFIXES
 
 # Folder walking and globs pick files by suffix; GIF decodes in most OpenCV builds, and a
@@ -21,21 +20,26 @@ WALK_SUFFIXES = frozenset((*IMAGE_SUFFIXES, ".gif"))
 GLOB_CHARS = frozenset("*?[")
 PI_MODEL_FILE = Path("/proc/device-tree/model")
 PICAM = "picam"
-CAMERA_RETRIES = 5
-RETRY_SLEEP_S = 0.2
 STREAM_TIMEOUT_MS = 5000
 PICAM_SIZE = (640, 480)  # (width, height): enough for a 224-pixel model, cheap to capture
 
 
 class Frame(NamedTuple):
-    """One captured frame: its 0-based index, the uint8 BGR pixels, and where it came from.
+    """One captured frame: its 0-based index in the source, the uint8 BGR pixels, and where it came from.
 
-    Capture sources reuse one pixel buffer, so `image` is only valid until the next frame.
+    Live sources reuse pixel buffers, so `image` is only valid until the next frame of the same
+    source is taken: a consumer that keeps pixels copies them.
+
+    `time` is the capture time (seconds since the epoch) and `captured` the same moment on
+    time.monotonic(), from which a result's age is measured.
     """
 
     index: int
     image: np.ndarray
     source: str
+    source_id: str = "0"
+    time: float = 0.0
+    captured: float | None = None
 
 
 class Unreadable(NamedTuple):
@@ -43,12 +47,6 @@ class Unreadable(NamedTuple):
 
     path: Path
     reason: str
-
-
-class StreamError(AntbeeError):
-    """A camera or stream stopped delivering frames; the frames before it were classified."""
-
-    exit_code = 1
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[Path | Unreadable]:
@@ -180,49 +178,33 @@ def open_capture(source: int | str, factory: Callable[[Any], Any] = video_captur
     return capture
 
 
-def capture_frames(capture: Any, name: str, live: bool, retries: int = CAMERA_RETRIES,
-                   retry_sleep: float = RETRY_SLEEP_S,
-                   sleep: Callable[[float], None] = time.sleep) -> Iterator[Frame]:
-    """Read frames until the source ends; releases the capture when done.
-
-    A file that stops delivering frames has ended. A live source (camera, stream) gets
-    `retries` consecutive reads, `retry_sleep` apart, before StreamError is raised.
-    """
-    buffer = None
-    index = 0
-    failures = 0
-    try:
-        while True:
-            ok, image = capture.read(buffer)
-            if not ok or image is None:
-                if not live:
-                    return
-                failures += 1
-                if failures >= retries:
-                    raise StreamError(f"{name}: stopped delivering frames "
-                                        f"({retries} reads failed in a row)")
-                sleep(retry_sleep)
-                continue
-            failures = 0
-            if isinstance(image, np.ndarray):
-                buffer = image  # read() fills this array in place next time, if the size still fits
-            yield Frame(index, image, name)
-            index += 1
-    finally:
-        capture.release()
+def opencv_source(source: int | str) -> tuple[str, bool]:
+    """The name results give an OpenCV source, and whether it is live (a camera or stream, not a file)."""
+    if isinstance(source, int):
+        return f"camera {source}", True
+    return source, source.startswith("/dev/") or is_stream_url(source)
 
 
-def opencv_frames(source: int | str, factory: Callable[[Any], Any] = video_capture,
-                  pi_model_file: Path = PI_MODEL_FILE, **retry: Any) -> Iterator[Frame]:
-    """Frames from an OpenCV camera, video file or stream URL (opened eagerly, so errors come first)."""
-    capture = open_capture(source, factory, pi_model_file)
-    live = isinstance(source, int) or source.startswith("/dev/") or is_stream_url(source)
-    name = f"camera {source}" if isinstance(source, int) else str(source)
-    return capture_frames(capture, name, live, **retry)
+class PicameraCapture:
+    """A Picamera2 camera behind the read()/release() interface of an OpenCV capture."""
+
+    def __init__(self, camera: Any):
+        self.camera = camera
+
+    def read(self, image: Any = None) -> tuple[bool, np.ndarray]:
+        """The next frame as BGR, in a new array (RuntimeError/OSError from Picamera2 pass through as failed reads)."""
+        return True, self.camera.capture_array("main")
+
+    def release(self) -> None:
+        """Stop and close the camera."""
+        try:
+            self.camera.stop()
+        finally:
+            self.camera.close()
 
 
-def picamera_frames(size: tuple[int, int] = PICAM_SIZE) -> Iterator[Frame]:
-    """Frames from a Raspberry Pi camera module through Picamera2 (opened eagerly, so errors come first)."""
+def open_picamera(size: tuple[int, int] = PICAM_SIZE) -> PicameraCapture:
+    """Open a Raspberry Pi camera module through Picamera2; UsageError if it cannot be opened."""
     try:
         from picamera2 import Picamera2  # only on Raspberry Pi OS; never needed elsewhere
     except ImportError:
@@ -236,19 +218,4 @@ def picamera_frames(size: tuple[int, int] = PICAM_SIZE) -> Iterator[Frame]:
         camera.start()
     except (RuntimeError, IndexError, OSError, ValueError) as exc:
         raise UsageError(f"--camera {PICAM}: cannot open the camera module ({exc})") from None
-    return _picamera_loop(camera)
-
-
-def _picamera_loop(camera: Any) -> Iterator[Frame]:
-    try:
-        index = 0
-        while True:
-            try:
-                image = camera.capture_array("main")
-            except (RuntimeError, OSError) as exc:
-                raise StreamError(f"camera {PICAM}: stopped delivering frames ({exc})") from None
-            yield Frame(index, image, f"camera {PICAM}")
-            index += 1
-    finally:
-        camera.stop()
-        camera.close()
+    return PicameraCapture(camera)

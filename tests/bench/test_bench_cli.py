@@ -134,3 +134,19 @@ def test_unknown_run_folder_and_missing_reference_are_errors(bench, tmp_path):
     assert result.exit_code == 2 and "no such run folder" in result.stderr
     result = bench(tmp_path, "--check", tmp_path / "missing.json")
     assert result.exit_code == 2 and "reference report not found" in result.stderr
+
+
+def test_the_paced_live_source_rows_ratios_and_checks(smoke_run):
+    report = smoke_run.report
+    slower, faster = report["live"]
+    assert slower["scenario"] == "camera slower than the classifier" and slower["source_fps"] <= 30
+    assert faster["scenario"] == "camera faster than the classifier" and faster["source_fps"] > slower["source_fps"]
+    for run in (slower, faster):
+        assert run["model"] == "int8" and run["classified"] > 0 and run["age"]["median_ms"] > 0
+        assert run["age"]["p90_ms"] >= run["age"]["median_ms"]
+    assert faster["dropped"] > 0  # three camera frames per classification: the older ones are dropped
+    ratios = {r["name"]: r for r in report["ratios"]}
+    assert {"live_fps_vs_source", "live_age_vs_bound", "live_age_late_vs_early"} <= set(ratios)
+    assert all(ratios[name]["checked"] for name in ("live_fps_vs_source", "live_age_vs_bound"))
+    assert any(c["name"].startswith("live, camera faster") for c in report["acceptance_checks"])
+    assert "## A paced live source" in (smoke_run.out / "report.md").read_text()

@@ -73,3 +73,18 @@ def test_committed_reference_is_a_full_run_of_this_benchmark():
         names = {r["name"] for r in report["ratios"]}
         assert {"speedup_compiled.int8.t1.min", "int8_vs_reference.t1.min", "size_ratio.int8"} <= names
         assert {m["name"] for m in report["models"]} >= {"keras", "float32", "float16", "dynamic", "int8"}
+
+
+def test_live_ratios_and_checks_follow_the_issue_bounds():
+    from antbee.benchmarks.live import FASTER, SLOWER, LiveRun, live_checks, live_ratios
+    from antbee.benchmarks.results import stats
+
+    slower = LiveRun(SLOWER, "int8", 2, 30.0, 10.0, 300, 0, 29.9, stats([5.0] * 9), stats([6.0] * 9), 6.0, 6.0)
+    faster = LiveRun(FASTER, "int8", 2, 600.0, 10.0, 1000, 5000, 100.0, stats([10.0] * 9), stats([12.0] * 9),
+                     12.0, 30.0)
+    assert faster.age_bound_ms == pytest.approx(2 * 10 + 1000 / 600)
+    ratios = {r.name: r.value for r in live_ratios([slower, faster])}
+    assert ratios == pytest.approx({"live_fps_vs_source": 29.9 / 30, "live_age_vs_bound": 12 / faster.age_bound_ms,
+                                    "live_age_late_vs_early": 2.5})
+    verdicts = [c.passed for c in live_checks([slower, faster])]
+    assert verdicts == [True, True, False]  # the age grew from 12 to 30 ms: that fails

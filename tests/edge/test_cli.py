@@ -37,7 +37,8 @@ def use_fake_capture(monkeypatch, tmp_path, fake_capture):
         model_file = tmp_path / "device-tree-model"
         model_file.write_bytes(b"Raspberry Pi 4 Model B\x00" if pi else b"PC\x00")
         monkeypatch.setattr(edge_runner, "open_frames", functools.partial(
-            open_frames, factory=lambda source: capture, pi_model_file=model_file, retry_sleep=0.0))
+            open_frames, factory=lambda source: capture, pi_model_file=model_file, retry_sleep=0.0,
+            backoff_first_s=0.01))
         return capture
 
     return use
@@ -208,43 +209,75 @@ def test_camera_that_cannot_be_opened_on_a_pi_suggests_picam(tiny_models, use_fa
     assert result.exit_code == 2 and "use --camera picam" in result.stderr
 
 
-def test_camera_that_stops_mid_stream_ends_with_a_message_and_summary(tiny_models, use_fake_capture):
+def _summary_counts(stderr: str) -> tuple[int, int]:
+    """(frames classified, frames dropped) from the closing line."""
+    line = next(line for line in stderr.splitlines() if " frames, " in line or " frame, " in line)
+    return int(line.split(": ")[1].split()[0]), int(line.split(", ")[-1].split()[0])
+
+
+def test_camera_that_stops_is_reopened_then_given_up_after_reconnect_attempts(tiny_models, use_fake_capture):
+    # A camera is read on its own thread and only its newest frame is classified, so of the 3
+    # frames some may be dropped; each is either classified or counted as dropped.
     capture = use_fake_capture([np.full((48, 64, 3), RED, np.uint8)] * 3)
-    result = run("--model", tiny_models.int8, "--camera", "0", "--json")
+    result = run("--model", tiny_models.int8, "--camera", "0", "--json", "--reconnect", "2")
     assert result.exit_code == 1
-    assert [r["label"] for r in json_lines(result)] == ["ant"] * 3
-    assert "camera 0: stopped delivering frames (5 reads failed in a row)" in result.stderr
-    assert "3 frames, 0 failed" in result.stderr
-    assert capture.reads == 3 + 5 and capture.released
+    labels = [r["label"] for r in json_lines(result)]
+    assert set(labels) == {"ant"}
+    assert "camera 0: offline: stopped delivering frames (5 reads failed in a row)" in result.stderr
+    assert "camera 0: gave up: no frame after 2 reconnect attempts (--reconnect 2)" in result.stderr
+    classified, dropped = _summary_counts(result.stderr)
+    assert classified == len(labels) and classified + dropped == 3
+    assert capture.reads == 3 + 5 * 3 and capture.released  # 5 failed reads on opening and on each reopening
 
 
 def test_frames_of_any_size_go_on_and_bad_frames_are_error_results(tiny_models, use_fake_capture):
     frames = [np.full((48, 64, 3), RED, np.uint8), np.full((720, 1280, 3), BLUE, np.uint8),
               np.zeros((48, 64, 3), np.float32), np.full((17, 5, 3), BLUE, np.uint8)]
     use_fake_capture(frames)
-    result = run("--model", tiny_models.int8, "--camera", "1", "--json", "--max-frames", "4")
+    # A video (a fake one; the file only has to exist) keeps every frame, so each size gets its result.
+    result = run("--model", tiny_models.int8, "--video", __file__, "--json", "--max-frames", "4")
     records = json_lines(result)
     assert result.exit_code == 1
     assert [r.get("label") for r in records] == ["ant", "bee", None, "bee"]
-    assert set(records[2]) == {"source", "frame", "error"} and "uint8" in records[2]["error"]
+    assert set(records[2]) == {"source", "source_id", "frame", "time", "error"} and "uint8" in records[2]["error"]
     assert "4 frames, 1 failed" in result.stderr
 
 
 def test_ctrl_c_ends_a_camera_run_cleanly_with_a_summary(tiny_models, use_fake_capture):
+    import _thread
+    import threading
+    import time
+
     capture = use_fake_capture([np.full((48, 64, 3), BLUE, np.uint8)] * 2)
     reads = capture.read
 
     def read(image=None):
-        if not capture.frames:
-            raise KeyboardInterrupt
+        if not capture.frames:  # Ctrl-C reaches the main thread, not the camera's reading thread
+            time.sleep(0.2)
+            _thread.interrupt_main()
+            time.sleep(0.5)
+            return False, None
+        time.sleep(0.05)
         return reads(image)
 
     capture.read = read
     result = run("--model", tiny_models.int8, "--camera", "0")
     assert result.exit_code == 0
-    assert len(result.stdout.splitlines()) == 2
-    assert "2 frames, 0 failed" in result.stderr and "ms mean latency" in result.stderr
-    assert capture.released
+    classified, dropped = _summary_counts(result.stderr)
+    assert len(result.stdout.splitlines()) == classified and classified + dropped == 2 and classified >= 1
+    assert "ms mean latency" in result.stderr
+    assert capture.released and not [t for t in threading.enumerate() if t.name.startswith("antbee-grab")]
+
+
+def test_several_sources_in_one_run_name_their_source_and_id(tiny_models, red_blue_video):
+    result = run("--model", tiny_models.int8, "--video", red_blue_video, "--video", f"yard={red_blue_video}",
+                 "--json", "--no-display")
+    records = json_lines(result)
+    assert result.exit_code == 0 and len(records) == 20
+    for source_id in ("0", "yard"):
+        mine = [r for r in records if r["source_id"] == source_id]
+        assert [r["frame"] for r in mine] == list(range(10)) and {r["source"] for r in mine} == {str(red_blue_video)}
+    assert "20 frames, 0 failed" in result.stderr
 
 
 def test_display_on_a_headless_opencv_is_a_clear_error(tiny_models, red_blue_video):
@@ -314,3 +347,14 @@ def test_file_names_that_are_not_utf8_still_print_as_valid_json(tiny_models, wri
     assert result.exit_code == 0
     (record,) = json_lines(result)
     assert record["source"].endswith("\ufffd\ufffd bee.png") and record["label"] == "bee"
+
+
+def test_several_sources_get_a_window_each(tiny_models, red_blue_video, fake_gui, monkeypatch):
+    import cv2
+
+    names = []
+    monkeypatch.setattr(cv2, "imshow", lambda name, image: names.append(name))
+    result = run("--model", tiny_models.int8, "--video", red_blue_video, "--video", f"yard={red_blue_video}",
+                 "--display")
+    assert result.exit_code == 0 and sorted(set(names)) == ["antbee-edge 0", "antbee-edge yard"]
+    assert names.count("antbee-edge yard") == 10

@@ -27,7 +27,8 @@ def _run(*args, cwd=None) -> subprocess.CompletedProcess:
 
 
 def test_importing_the_cli_loads_no_tensorflow():
-    code = ("import sys, antbee.edge.cli, antbee.edge.runner, antbee.edge.sources, antbee.edge.serve, "
+    code = ("import sys, antbee.edge.cli, antbee.edge.runner, antbee.edge.sources, antbee.edge.pipeline, "
+            "antbee.edge.terminal, antbee.edge.serve, "
             "antbee.edge.events, antbee.edge.modelswap, antbee.edge.service.app; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras') "
             "or m.startswith(('antbee.train', 'antbee.convert'))); print(bad)")
@@ -40,8 +41,11 @@ def test_help_works_and_names_every_flag():
     result = _run("--help")
     assert result.returncode == 0, result.stderr
     for flag in ["--model", "--labels", "--camera", "--video", "--threads", "--top-k", "--threshold", "--json",
-                 "--display", "--no-display", "--max-frames", "--runtime", "--reference-kernels"]:
+                 "--display", "--no-display", "--max-frames", "--runtime", "--reference-kernels", "--reconnect"]:
         assert flag in result.stdout, flag
+    exit_codes = result.stdout[result.stdout.index("Exit codes:"):]
+    for code in ("0 ", "1 ", "2 ", "130 "):
+        assert f"\n    {code}" in exit_codes, code
 
 
 def test_a_true_run_with_good_and_bad_inputs(tiny_models, tmp_path, write_image):

@@ -24,10 +24,11 @@ def classifier(tiny_models):
 
 @pytest.mark.parametrize("kwargs, expected", [
     ({}, "no inputs"),
-    ({"inputs": ("a.jpg",), "camera": "0"}, "INPUTS and --camera given together"),
-    ({"camera": "0", "video": "v.avi"}, "--camera and --video given together"),
-    ({"video": "v.avi", "max_frames": 0}, "--max-frames 0: expected a positive number"),
-    ({"video": " "}, "expected a video file or a stream URL"),
+    ({"inputs": ("a.jpg",), "camera": ("0",)}, "INPUTS and --camera given together"),
+    ({"inputs": ("a.jpg",), "camera": ("0",), "video": ("v.avi",)}, "INPUTS and --camera and --video given"),
+    ({"video": ("v.avi",), "max_frames": 0}, "--max-frames 0: expected a positive number"),
+    ({"video": (" ",)}, "expected a video file or a stream URL"),
+    ({"camera": ("0",), "reconnect": -1}, "--reconnect -1: expected 0 or more"),
 ])
 def test_edge_options_reject_unusable_combinations(kwargs, expected):
     with pytest.raises(UsageError, match=expected):
@@ -35,7 +36,8 @@ def test_edge_options_reject_unusable_combinations(kwargs, expected):
 
 
 def test_edge_options_live():
-    assert EdgeOptions(camera="0").live and EdgeOptions(video="v.avi").live
+    assert EdgeOptions(camera=("0",)).live and EdgeOptions(video=("v.avi",)).live
+    assert EdgeOptions(camera=("0", "picam"), video=("v.avi",)).live  # several sources in one run
     assert not EdgeOptions(inputs=("a.jpg",)).live
 
 
@@ -110,4 +112,20 @@ def test_stats_count_rates_and_failures():
 
 
 def test_stats_of_nothing_are_zero():
-    assert Stats().summary() == (0, 0, 0.0, 0.0)
+    assert Stats().summary() == (0, 0, 0.0, 0.0, 0)
+
+
+def test_a_frame_result_carries_its_source_id_capture_time_and_age(classifier):
+    import json
+    import time
+
+    from antbee.edge.output import format_json
+
+    image = np.full((48, 64, 3), BLUE, np.uint8)
+    frame = Frame(7, image, "camera 0", "entrance", 1_780_000_000.25, time.monotonic() - 0.05)
+    result = classify_frame(classifier, frame)
+    assert result.source_id == "entrance" and result.time == 1_780_000_000.25
+    assert 50 <= result.age_ms < 50 + 1000 and result.age_ms >= result.latency_ms
+    record = json.loads(format_json(result, classifier))
+    assert record["time"] == "2026-05-28T20:26:40.250Z" and record["frame"] == 7
+    assert record["source_id"] == "entrance" and record["age_ms"] == round(result.age_ms, 3)

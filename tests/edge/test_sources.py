@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from antbee.common.errors import UsageError
-from antbee.edge.sources import (Frame, StreamError, Unreadable, capture_frames, expand_inputs, is_raspberry_pi,
-                                 open_capture, opencv_frames, parse_camera, picamera_frames)
+from antbee.edge.sources import (PicameraCapture, Unreadable, expand_inputs, is_raspberry_pi, open_capture,
+                                 open_picamera, opencv_source, parse_camera)
 
 
 def _touch(root: Path, *names: str) -> list[Path]:
@@ -156,12 +156,17 @@ def test_stream_urls_open_with_timeouts_and_are_live(monkeypatch, fake_capture):
         return capture
 
     monkeypatch.setattr(sources.cv2, "VideoCapture", fake_video_capture)
-    frames = opencv_frames("rtsp://camera.local/stream", retry_sleep=0.0)
-    assert next(frames).source == "rtsp://camera.local/stream"
-    with pytest.raises(StreamError):  # a stream that goes quiet is retried, then stopped, like a camera
-        next(frames)
+    assert open_capture("rtsp://camera.local/stream") is capture
     (args,) = opened
     assert args[0] == "rtsp://camera.local/stream" and cv2.CAP_PROP_READ_TIMEOUT_MSEC in args[2]
+    assert opencv_source("rtsp://camera.local/stream") == ("rtsp://camera.local/stream", True)
+
+
+def test_cameras_are_live_and_files_are_not():
+    assert opencv_source(0) == ("camera 0", True)
+    assert opencv_source("/dev/video2") == ("/dev/video2", True)
+    assert opencv_source("clip.mp4") == ("clip.mp4", False)
+    assert opencv_source("file:///tmp/clip.mp4") == ("file:///tmp/clip.mp4", False)
 
 
 def test_camera_reads_ask_for_a_one_frame_buffer(fake_capture):
@@ -172,46 +177,10 @@ def test_camera_reads_ask_for_a_one_frame_buffer(fake_capture):
     assert capture.props == {cv2.CAP_PROP_BUFFERSIZE: 1}
 
 
-def test_a_video_file_that_ends_is_just_the_end(fake_capture):
-    frames = [np.zeros((4, 4, 3), np.uint8)] * 3
-    capture = fake_capture(frames)
-    sleeps = []
-    out = list(capture_frames(capture, "clip.avi", live=False, sleep=sleeps.append))
-    assert [f.index for f in out] == [0, 1, 2] and {f.source for f in out} == {"clip.avi"}
-    assert sleeps == [] and capture.released
-
-
-def test_a_camera_that_stops_delivering_is_retried_then_stopped(fake_capture):
-    capture = fake_capture([np.zeros((4, 4, 3), np.uint8)] * 2)
-    sleeps = []
-    frames = capture_frames(capture, "camera 0", live=True, retries=5, retry_sleep=0.05, sleep=sleeps.append)
-    assert next(frames).index == 0 and next(frames).index == 1
-    with pytest.raises(StreamError, match="camera 0: stopped delivering frames"):
-        next(frames)
-    assert capture.reads == 2 + 5 and sleeps == [0.05] * 4
-    assert capture.released and StreamError.exit_code == 1
-
-
-def test_a_camera_recovers_from_a_few_failed_reads(fake_capture):
-    image = np.zeros((4, 4, 3), np.uint8)
-    capture = fake_capture([image, None, None, None, image, None, image])
-    out = list(zip(range(3), capture_frames(capture, "camera 0", live=True, sleep=lambda s: None), strict=False))
-    assert [frame.index for _, frame in out] == [0, 1, 2]
-
-
-def test_real_video_frames_reuse_one_buffer(red_blue_video):
-    images = [(frame.index, frame.image.__array_interface__["data"][0], frame.image.mean(axis=(0, 1)))
-              for frame in opencv_frames(str(red_blue_video))]
-    assert [i for i, _, _ in images] == list(range(10))
-    assert len({address for _, address, _ in images}) == 1
-    assert images[0][2][2] > 150 > images[0][2][0]  # red first (BGR) ...
-    assert images[-1][2][0] > 150 > images[-1][2][2]  # ... blue last
-
-
 def test_picam_without_picamera2_is_a_clear_usage_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # makes `import picamera2` raise ImportError
     with pytest.raises(UsageError, match="Picamera2 is not installed"):
-        picamera_frames()
+        open_picamera()
 
 
 def test_picam_frames_come_from_capture_array_as_bgr888(monkeypatch):
@@ -240,8 +209,8 @@ def test_picam_frames_come_from_capture_array_as_bgr888(monkeypatch):
     module = type(sys)("picamera2")
     module.Picamera2 = FakePicamera2
     monkeypatch.setitem(sys.modules, "picamera2", module)
-    frames = picamera_frames()
-    first = next(frames)
-    assert isinstance(first, Frame) and first.index == 0 and first.image.shape == (480, 640, 3)
-    frames.close()
+    capture = open_picamera()
+    ok, image = capture.read()
+    assert isinstance(capture, PicameraCapture) and ok and image.shape == (480, 640, 3)
+    capture.release()
     assert calls == [("config", {"size": (640, 480), "format": "RGB888"}), "configure", "start", "stop", "close"]

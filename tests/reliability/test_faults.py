@@ -15,8 +15,7 @@ import pytest
 import corpus
 from antbee.edge import runner
 from antbee.common.errors import UsageError
-from antbee.edge.runner import EdgeOptions, classify_frame, open_frames
-from antbee.edge.sources import StreamError
+from antbee.edge.runner import EdgeOptions, open_frames
 
 RED = np.full((48, 64, 3), (20, 30, 220), np.uint8)
 BLUE = np.full((48, 64, 3), (220, 30, 20), np.uint8)
@@ -31,7 +30,7 @@ def _cli(args, monkeypatch, capture=None):
 
     if capture is not None:
         monkeypatch.setattr(runner, "open_frames", functools.partial(
-            runner.open_frames, factory=lambda source: capture, retry_sleep=0.01))
+            runner.open_frames, factory=lambda source: capture, retry_sleep=0.01, backoff_first_s=0.01))
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault("result", CliRunner().invoke(app, args)), daemon=True)
     started = time.monotonic()
@@ -47,7 +46,7 @@ def _cli(args, monkeypatch, capture=None):
 def test_a_camera_that_does_not_open_is_exit_2(monkeypatch, tiny_models):
     capture = corpus.FakeCapture([], opened=False)
     with pytest.raises(UsageError, match="cannot open the camera"):
-        open_frames(EdgeOptions(camera="0"), factory=lambda source: capture)
+        open_frames(EdgeOptions(camera=("0",)), factory=lambda source: capture)
     assert capture.released
     result, _ = _cli(["--camera", "0", "--model", str(tiny_models.int8), "--no-display"], monkeypatch,
                      corpus.FakeCapture([], opened=False))
@@ -55,29 +54,44 @@ def test_a_camera_that_does_not_open_is_exit_2(monkeypatch, tiny_models):
     assert result.stderr.count("antbee-edge: error: --camera 0: cannot open the camera") == 1
 
 
-def test_a_camera_that_stops_mid_stream_retries_then_ends_with_the_summary(monkeypatch, tiny_models):
+def test_a_camera_that_stops_mid_stream_is_reopened_then_given_up_with_the_summary(monkeypatch, tiny_models):
     capture = corpus.FakeCapture([RED] * 5 + [None] * 100)
-    result, seconds = _cli(["--camera", "0", "--json", "--model", str(tiny_models.int8), "--no-display"],
-                           monkeypatch, capture)
+    result, seconds = _cli(["--camera", "0", "--json", "--model", str(tiny_models.int8), "--no-display",
+                            "--reconnect", "1"], monkeypatch, capture)
     assert result.exit_code == 1
-    assert len(result.stdout.splitlines()) == 5
-    assert "stopped delivering frames (5 reads failed in a row)" in result.stderr
-    assert "5 frames, 0 failed" in result.stderr  # the summary still comes
-    assert capture.reads == 10 and capture.released  # 5 frames, then 5 failed reads; not 100
+    classified = len(result.stdout.splitlines())
+    assert 1 <= classified <= 5  # the newest frame is classified; older ones may be dropped
+    assert "camera 0: offline: stopped delivering frames (5 reads failed in a row)" in result.stderr
+    assert "camera 0: gave up: no frame after 1 reconnect attempt (--reconnect 1)" in result.stderr
+    assert f"{classified} frame{'s' if classified > 1 else ''}, 0 failed" in result.stderr  # the summary comes
+    assert capture.reads == 5 + 5 + 5 and capture.released  # 5 frames, 5 failed reads, 5 more after reopening
     assert seconds < DEADLINE_S
 
 
-def test_a_camera_that_hiccups_recovers(tiny_models):
+def test_a_camera_that_hiccups_recovers_without_going_offline(tiny_models):
     from antbee.edge.classifier import Classifier, ClassifierOptions
+    from antbee.edge.pipeline import run_live
 
     classifier = Classifier(ClassifierOptions(model=tiny_models.int8))
     capture = corpus.FakeCapture([RED, None, None, None, BLUE, None, RED, BLUE] + [None] * 10)
-    frames = open_frames(EdgeOptions(camera="0"), factory=lambda source: capture, retry_sleep=0.0)
-    labels = []
-    with pytest.raises(StreamError):
-        for frame in frames:
-            labels.append(classify_frame(classifier, frame).classification.top.label)
-    assert labels == ["ant", "bee", "ant", "bee"]  # three failed reads in a row are under the 5 allowed
+    frames = open_frames(EdgeOptions(camera=("0",), reconnect=0), factory=lambda source: capture,
+                         retry_sleep=0.0)
+
+    class Labels(list):
+        def result(self, result, frame):
+            self.append((frame.index, result.classification.top.label))
+
+        def event(self, event):
+            self.append(event.kind)
+
+    seen = Labels()
+    try:
+        run_live(classifier, frames, [seen])
+    finally:
+        frames.close()
+    classified = [item for item in seen if isinstance(item, tuple)]
+    assert seen[-2:] == ["offline", "gave up"]  # only the 10 failed reads at the end stop it
+    assert classified[-1] == (3, "bee") and set(classified) <= {(0, "ant"), (1, "bee"), (2, "ant"), (3, "bee")}
     assert capture.released
 
 
