@@ -32,9 +32,12 @@ MAX_BILINEAR_SHRINK = 1.25
 # frames all snap, 1920x1080 does not (896 would trim 1/6).
 MAX_SNAP_TRIM = 1 / 12
 # A JPEG is decoded reduced (libjpeg's DCT scaling, 1/2, 1/4 or 1/8) as long as the region the
-# model sees keeps at least this many pixels per input pixel a side; prepare()'s box filter then
-# averages at least 2x2 decoded pixels into each input pixel, as it does after a full decode.
-MIN_MARGIN = 2
+# model sees keeps at least this many decoded pixels per input pixel a side. Scaling by 1/8 keeps
+# each 8x8 block's mean, an exact box filter, and prepare() finishes any shrink above
+# MAX_BILINEAR_SHRINK with INTER_AREA, so the input stays an area average of the photo; 1.5 rather
+# than 2 lets a 12-megapixel photo decode at 1/8 instead of 1/4 (tests/edge/test_reduced_decode.py
+# checks the input against an area average of the full decode).
+MIN_MARGIN = 1.5
 _REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
 
