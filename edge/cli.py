@@ -34,7 +34,8 @@ def edge(
         help="A camera: an OpenCV index (0, 1, ...), a /dev/video device, or 'picam' (Picamera2).")] = None,
     video: Annotated[str | None, typer.Option(metavar="PATH_OR_URL", help="A video file or stream URL.")] = None,
     threads: Annotated[int | None, typer.Option(
-        metavar="N", help="Interpreter threads. Default: the runtime's.")] = None,
+        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core; "
+        "for a camera or video, the runtime's. For files, N gives cores/N interpreters of N threads.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
     threshold: Annotated[float, typer.Option(
         metavar="T", help="Report only classes scoring at least this (0..1).")] = 0.0,
@@ -54,6 +55,7 @@ def edge(
             stream.reconfigure(errors="backslashreplace")
     # Imported here so --help does not load numpy, OpenCV or an interpreter.
     from antbee.edge.classifier import Classifier, ClassifierOptions
+    from antbee.edge.folder import default_plan
     from antbee.edge.interpreter import runtime_version
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
@@ -62,8 +64,10 @@ def edge(
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=camera, video=video, json=json_lines,
                               display=display, max_frames=max_frames)
         items = None if options.live else expand_inputs(options.inputs)
+        plan = None if options.live else default_plan(threads)
         classifier = Classifier(ClassifierOptions(
-            model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
+            model=model or default_model(), labels=labels, threads=plan.threads if plan else threads, top_k=top_k,
+            threshold=threshold,
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
@@ -71,7 +75,7 @@ def edge(
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
-    code = _run_files(classifier, items, options, stats) if items is not None else \
+    code = _run_files(classifier, items, plan.workers, options, stats) if items is not None else \
         _run_frames(classifier, options, stats)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
@@ -81,12 +85,11 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, options, stats) -> int:
-    from antbee.edge.runner import classify_file
+def _run_files(classifier, items, workers, options, stats) -> int:
+    from antbee.edge.folder import classify_files
 
     try:
-        for item in items:
-            result = classify_file(classifier, item)
+        for result in classify_files(classifier, items, workers):
             stats.add(result)
             _emit(result, classifier, options)
     except KeyboardInterrupt:
