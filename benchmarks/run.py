@@ -13,6 +13,7 @@ from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.machine import machine
 from antbee.common.runs import model_file
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
+from antbee.benchmarks.pipeline import pipeline_checks, pipeline_ratios
 from antbee.benchmarks.results import Model, Report
 from antbee.convert.verify import keras_scores, tflite_scores
 from antbee.common.errors import UsageError
@@ -116,8 +117,36 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
         frame = camera_frame(load_bgr(test.encoded[0]) if test is not None else None)
         overhead = frame_overhead(deployed, threads[-1], frame, options.repeats, options.warmup,
                                   tracker("frame overhead", options.repeats))
+    big, folder = _pipeline(deployed, test, options, tracker)
     memory = _memory(keras, deployed, split, test, options, tracker, notes)
-    return _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes)
+    report = _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes)
+    return replace(report, big_photo=big, folder=folder, ratios=report.ratios + tuple(pipeline_ratios(big, folder)),
+                   issue_checks=report.issue_checks + tuple(pipeline_checks(big, folder)))
+
+
+def _pipeline(deployed: Model | None, test, options: BenchOptions, tracker):
+    """The big-photo and folder rows, on the deployed model and the test photos (or synthetic ones)."""
+    from antbee.benchmarks import pipeline
+
+    if deployed is None:
+        return None, None
+    from antbee.edge.preprocess import load_bgr
+
+    picture = load_bgr(test.encoded[0]) if test is not None else None
+    repeats = options.repeats if not options.smoke else SMOKE_REPEATS
+    big = pipeline.big_photo(deployed, picture, max(1, repeats // 10), min(options.warmup, 2),
+                             tracker("big photo, full and reduced decode", max(1, repeats // 10)))
+    encoded = list(test.encoded) if test is not None else [_synthetic_jpeg()]
+    images, rounds = (pipeline.SMOKE_FOLDER_IMAGES, pipeline.SMOKE_ROUNDS) if options.smoke else \
+        (pipeline.FOLDER_IMAGES, pipeline.ROUNDS)
+    folder = pipeline.folder_throughput(deployed, encoded, images, rounds, tracker("folder throughput", rounds))
+    return big, folder
+
+
+def _synthetic_jpeg() -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", camera_frame(None))[1].tobytes()
 
 
 def _synthetic_input():
