@@ -35,7 +35,8 @@ def edge(
     video: Annotated[str | None, typer.Option(metavar="PATH_OR_URL", help="A video file or stream URL.")] = None,
     threads: Annotated[int | None, typer.Option(
         metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core; "
-        "for a camera or video, the runtime's. For files, N gives cores/N interpreters of N threads.")] = None,
+        "for a camera or video, one interpreter with a thread per core. For files, N gives cores/N interpreters "
+        "of N threads.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
     threshold: Annotated[float, typer.Option(
         metavar="T", help="Report only classes scoring at least this (0..1).")] = 0.0,
@@ -66,8 +67,8 @@ def edge(
         items = None if options.live else expand_inputs(options.inputs)
         plan = None if options.live else default_plan(threads)
         classifier = Classifier(ClassifierOptions(
-            model=model or default_model(), labels=labels, threads=plan.threads if plan else threads, top_k=top_k,
-            threshold=threshold,
+            model=model or default_model(), labels=labels, top_k=top_k, threshold=threshold,
+            threads=plan.threads if plan else threads or os.cpu_count(),  # one frame at a time: every core on it
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")

@@ -97,3 +97,29 @@ def test_closing_the_run_early_stops_its_workers(classifier, mixed_folder):
 ])
 def test_the_default_plan_uses_every_core_once(threads, cores, expected):
     assert default_plan(threads, cores) == expected
+
+
+@pytest.mark.parametrize("kind, threads, expected", [
+    ("files", [], 1), ("files", ["--threads", "2"], 2), ("video", [], "cores"), ("video", ["--threads", "1"], 1),
+])
+def test_the_cli_gives_files_single_thread_interpreters_and_a_live_source_every_core(
+        tiny_models, write_image, red_blue_video, monkeypatch, kind, threads, expected):
+    import os
+
+    from typer.testing import CliRunner
+
+    from antbee.edge import classifier as module
+    from antbee.edge.cli import app
+
+    opened = []
+
+    class Spy(module.Classifier):
+        def __init__(self, options):
+            opened.append(options.threads)
+            super().__init__(options)
+
+    monkeypatch.setattr(module, "Classifier", Spy)
+    source = [str(write_image("a.png"))] if kind == "files" else ["--video", str(red_blue_video)]
+    result = CliRunner().invoke(app, ["--model", str(tiny_models.int8), "--no-display", *threads, *source])
+    assert result.exit_code == 0, result.output
+    assert opened[0] == (os.cpu_count() if expected == "cores" else expected)
