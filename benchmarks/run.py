@@ -125,17 +125,16 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
 
 
 def _pipeline(deployed: Model | None, test, options: BenchOptions, tracker):
-    """The big-photo and folder rows, on the deployed model and the test photos (or synthetic ones)."""
+    """The big-photo and folder rows, on the deployed model and the test photos (or a synthetic one)."""
     from antbee.benchmarks import pipeline
+    from antbee.edge.preprocess import load_bgr
 
     if deployed is None:
         return None, None
-    from antbee.edge.preprocess import load_bgr
-
     picture = load_bgr(test.encoded[0]) if test is not None else None
-    repeats = options.repeats if not options.smoke else SMOKE_REPEATS
-    big = pipeline.big_photo(deployed, picture, max(1, repeats // 10), min(options.warmup, 2),
-                             tracker("big photo, full and reduced decode", max(1, repeats // 10)))
+    repeats = max(1, options.repeats // 10)  # each takes tens of milliseconds, not one
+    big = pipeline.big_photo(deployed, picture, repeats, min(options.warmup, 2),
+                             tracker("big photo, full and reduced decode", repeats))
     encoded = list(test.encoded) if test is not None else [_synthetic_jpeg()]
     images, rounds = (pipeline.SMOKE_FOLDER_IMAGES, pipeline.SMOKE_ROUNDS) if options.smoke else \
         (pipeline.FOLDER_IMAGES, pipeline.ROUNDS)
