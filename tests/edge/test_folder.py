@@ -123,3 +123,27 @@ def test_the_cli_gives_files_single_thread_interpreters_and_a_live_source_every_
     result = CliRunner().invoke(app, ["--model", str(tiny_models.int8), "--no-display", *threads, *source])
     assert result.exit_code == 0, result.output
     assert opened[0] == (os.cpu_count() if expected == "cores" else expected)
+
+
+def test_ctrl_c_in_a_parallel_folder_run_stops_it_at_once_with_exit_130(tiny_models, write_image, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(300):  # big enough to take seconds, so the interrupt lands mid-run
+        write_image(f"many/{i:03d}.png", RED, size=(900, 1200))
+    command = [sys.executable, "-c", "from antbee.edge.cli import main; main()", "--model", str(tiny_models.int8),
+               "--json", str(tmp_path / "many")]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    first = child.stdout.readline()  # the workers are running now
+    assert '"label": "ant"' in first
+    child.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert time.monotonic() - interrupted < 5  # the pending files were cancelled, not classified
+    assert "interrupted" in err and "Traceback" not in err
+    assert len(out.splitlines()) + 1 < 300
