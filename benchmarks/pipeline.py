@@ -87,9 +87,9 @@ def folder_throughput(model: Model, encoded: Sequence[bytes], images: int, round
             bound = 1e3 * cores / (invoke.median_ms + decode.mean_ms)
             if best is None or bound > best[0]:
                 best = (bound, invoke, decode)
-            default_rate = max(default_rate, _rate(classify_files(default, items, plan.workers), len(items)))
-            sequential_rate = max(sequential_rate, _rate(classify_files(sequential, items, SEQUENTIAL.workers),
-                                                         len(items)))
+            default_rate = max(default_rate, _rate(default, classify_files(default, items, plan.workers)))
+            sequential_rate = max(sequential_rate,
+                                  _rate(sequential, classify_files(sequential, items, SEQUENTIAL.workers)))
             if progress is not None:
                 progress()
     bound, invoke, decode = best
@@ -121,9 +121,16 @@ def _decode_ms(classifier, items: Sequence[Path]):
     return stats(timings)
 
 
-def _rate(results, count: int) -> float:
+def _rate(classifier, results) -> float:
+    """Results per second, each formatted as antbee-edge --json prints it."""
+    from antbee.edge.output import format_json
+
     start = time.perf_counter()
-    failed = sum(result.error is not None for result in results)
+    count = failed = 0
+    for result in results:
+        format_json(result, classifier)
+        count += 1
+        failed += result.error is not None
     if failed:
         raise RuntimeError(f"{failed} of the benchmark's own {count} photos failed to classify")
     return count / (time.perf_counter() - start)
