@@ -14,16 +14,17 @@ FRAME_SIZE = (480, 640)  # (height, width): a VGA camera frame, what a Pi camera
 
 
 def end_to_end(model: Model, threads: int, encoded: Sequence[bytes], warmup: int, progress=None) -> EndToEnd:
-    """Decode each encoded image with load_bgr and classify it with classify_bgr, timing every part."""
+    """Decode each encoded image as antbee-edge does (load_bgr) and classify it (classify_bgr), timing each part."""
     from antbee.edge.preprocess import load_bgr
 
     classifier = open_classifier(model.path, threads)
+    size, resize = classifier.input.size, classifier.resize
     for data in encoded[:warmup]:
-        classifier.classify_bgr(load_bgr(data))
+        classifier.classify_bgr(load_bgr(data, size=size, resize=resize))
     decode, parts, total = [], [], []
     for data in encoded:
         start = time.perf_counter()
-        image = load_bgr(data)
+        image = load_bgr(data, size=size, resize=resize)
         decoded = time.perf_counter()
         timings = classifier.classify_bgr(image).timings
         total.append(1e3 * (time.perf_counter() - start))

@@ -53,7 +53,7 @@ class LiveRun:
 
     @property
     def age_bound_ms(self) -> float:
-        """The issue's bound on the median age: twice the classification latency plus one frame interval."""
+        """The bound on the median age: twice the classification latency plus one frame interval."""
         return 2 * self.latency.median_ms + 1e3 / self.source_fps
 
 
@@ -187,7 +187,7 @@ def markdown_lines(runs: Sequence[LiveRun]) -> list[str]:
                      f"{r.fps:.1f} | {r.latency.median_ms:.1f} | {r.age.median_ms:.1f} | {r.age.p90_ms:.1f} | "
                      f"{r.age_early_ms:.1f} / {r.age_late_ms:.1f} | {r.age_bound_ms:.1f} |")
     lines += ["", "Age is capture to result: the wait for the classifier plus the classification. The bound is "
-              "the issue's: twice the classification latency plus one frame interval.", ""]
+              "the target: twice the classification latency plus one frame interval.", ""]
     return lines
 
 

@@ -38,7 +38,8 @@ def classify_edge(model: Path, data: str, sources: list[str]) -> int:
     classifier = Classifier(ClassifierOptions(model=model))
     with DataSource(data) as source:
         for name in sources:
-            classifier.classify_bgr(load_bgr(source.read(name), name))
+            image = load_bgr(source.read(name), name, size=classifier.input.size, resize=classifier.resize)
+            classifier.classify_bgr(image)
     return len(sources)
 
 

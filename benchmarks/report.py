@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from antbee.benchmarks.live import markdown_lines
+from antbee.benchmarks.pipeline import markdown as pipeline_markdown
 from antbee.benchmarks.ratios import sentences
 from antbee.benchmarks.results import Report
 from antbee.common.files import write_atomic
@@ -85,6 +86,7 @@ def markdown(report: Report) -> str:
         lines += ["Medians. The three calls take turns in one loop. Back-to-back bare invokes keep the model's "
                   "working set in the core's cache; inside classify_bgr the invoke follows the resize of a "
                   "640x480 frame and runs with a colder cache, so *its inference* can exceed *bare invoke()*.", ""]
+    lines += pipeline_markdown(report.big_photo, report.folder)
     if report.memory:
         lines += ["## Peak memory (RSS) classifying the test images", ""]
         lines += _table(["process", "peak RSS (MB)", "images", "wall time (s)"],

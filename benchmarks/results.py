@@ -110,6 +110,34 @@ class FrameOverhead:
 
 
 @dataclass(frozen=True)
+class BigPhoto:
+    """One big JPEG from bytes to a result through the edge runtime: decoded at full size against reduced."""
+
+    model: str
+    threads: int
+    photo: str  # e.g. "4032x3024 JPEG, 1.1 MB"
+    reduction: int  # the libjpeg scale-down the loader chose (4: 1/4)
+    full: Stats  # load_bgr at full size + classify_bgr
+    reduced: Stats  # load_bgr(size=..., resize=...) + classify_bgr, what antbee-edge does
+
+
+@dataclass(frozen=True)
+class FolderThroughput:
+    """Images per second through edge.folder over a folder of photos, against the all-cores work bound."""
+
+    model: str
+    images: int
+    cores: int
+    workers: int  # of the default plan
+    threads: int | None  # per interpreter, of the default plan
+    invoke: Stats  # bare invoke() at one thread
+    decode: Stats  # load_bgr of each file (read + decode), as the folder runner decodes it
+    bound_per_s: float  # cores / (median invoke + mean decode)
+    default_per_s: float  # default plan, the fastest of the rounds
+    sequential_per_s: float  # one interpreter, the runtime's threads, one file after another
+
+
+@dataclass(frozen=True)
 class Memory:
     """Peak resident memory of a separate process classifying the test images."""
 
@@ -175,3 +203,5 @@ class Report:
     acceptance_checks: tuple[AcceptanceCheck, ...]
     notes: tuple[str, ...]  # what was left out and why, and how to read the numbers
     live: tuple[LiveRun, ...] = ()  # the paced live source (antbee.benchmarks.live)
+    big_photo: BigPhoto | None = None
+    folder: FolderThroughput | None = None

@@ -13,6 +13,7 @@ from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.live import SECONDS, SMOKE_SECONDS, live_checks, live_ratios, live_runs
 from antbee.benchmarks.machine import machine
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
+from antbee.benchmarks.pipeline import pipeline_checks, pipeline_ratios
 from antbee.benchmarks.results import Model, Report
 from antbee.convert.verify import keras_scores, tflite_scores
 from antbee.common.errors import UsageError
@@ -121,9 +122,34 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
         live = live_runs(Path(deployed.path), deployed.name, threads[-1], frame,
                          SMOKE_SECONDS if options.smoke else SECONDS)
         step()
+    big, folder = _pipeline(deployed, test, options, tracker)
     memory = _memory(keras, deployed, split, test, options, tracker, notes)
     return _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
-                   live)
+                   live, big, folder)
+
+
+def _pipeline(deployed: Model | None, test, options: BenchOptions, tracker):
+    """The big-photo and folder rows, on the deployed model and the test photos (or a synthetic one)."""
+    from antbee.benchmarks import pipeline
+    from antbee.edge.preprocess import load_bgr
+
+    if deployed is None:
+        return None, None
+    picture = load_bgr(test.encoded[0]) if test is not None else None
+    repeats = max(1, options.repeats // 10)  # each takes tens of milliseconds, not one
+    big = pipeline.big_photo(deployed, picture, repeats, min(options.warmup, 2),
+                             tracker("big photo, full and reduced decode", repeats))
+    encoded = list(test.encoded) if test is not None else [_synthetic_jpeg()]
+    images, rounds = (pipeline.SMOKE_FOLDER_IMAGES, pipeline.SMOKE_ROUNDS) if options.smoke else \
+        (pipeline.FOLDER_IMAGES, pipeline.ROUNDS)
+    folder = pipeline.folder_throughput(deployed, encoded, images, rounds, tracker("folder throughput", rounds))
+    return big, folder
+
+
+def _synthetic_jpeg() -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", camera_frame(None))[1].tobytes()
 
 
 def _synthetic_input():
@@ -170,7 +196,7 @@ def _memory(keras, deployed, split, test, options: BenchOptions, tracker, notes:
 
 
 def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
-            live=()) -> Report:
+            live=(), big=None, folder=None) -> Report:
     from antbee.benchmarks.acceptance import acceptance_checks
     from antbee.benchmarks.ratios import ratios
 
@@ -187,9 +213,9 @@ def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, o
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(options.run_dir), options=plain,
         machine=facts, models=tuple(models), accuracy=tuple(accuracy),
         latency=tuple(latency), end_to_end=tuple(e2e), frame_overhead=overhead, memory=tuple(memory),
-        ratios=(*ratios(models, latency, overhead), *live_ratios(live)),
-        acceptance_checks=(*acceptance_checks(latency, overhead), *live_checks(live)), notes=tuple(notes),
-        live=tuple(live))
+        ratios=(*ratios(models, latency, overhead), *live_ratios(live), *pipeline_ratios(big, folder)),
+        acceptance_checks=(*acceptance_checks(latency, overhead), *live_checks(live), *pipeline_checks(big, folder)),
+        notes=tuple(notes), live=tuple(live), big_photo=big, folder=folder)
 
 
 def write_outputs(report: Report, folder: Path) -> list[Path]:

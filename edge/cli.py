@@ -71,7 +71,9 @@ def edge(
         metavar="N", help="Reopen attempts for a camera or stream that stops, per outage, before giving up. "
         "Default: forever.", show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(
-        metavar="N", help="Interpreter threads. Default: the runtime's.")] = None,
+        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core; "
+        "for a camera or video, one interpreter with a thread per core. For files, N gives cores/N interpreters "
+        "of N threads.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
     threshold: Annotated[float, typer.Option(
         metavar="T", help="Report only classes scoring at least this (0..1).")] = 0.0,
@@ -121,6 +123,7 @@ def edge(
             stream.reconfigure(errors="backslashreplace")
     # Imported here so --help does not load numpy, OpenCV or an interpreter.
     from antbee.edge.classifier import Classifier, ClassifierOptions
+    from antbee.edge.folder import default_plan
     from antbee.edge.interpreter import runtime_version
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
@@ -144,8 +147,10 @@ def edge(
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=tuple(camera or ()), video=tuple(video or ()),
                               json=json_lines, display=display, max_frames=max_frames, reconnect=reconnect)
         items = None if options.live else expand_inputs(options.inputs)
+        plan = None if options.live else default_plan(threads)
         classifier = Classifier(ClassifierOptions(
-            model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
+            model=model or default_model(), labels=labels, top_k=top_k, threshold=threshold,
+            threads=plan.threads if plan else threads or os.cpu_count(),  # one frame at a time: every core on it
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
@@ -154,7 +159,7 @@ def edge(
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
-    code = _run_files(classifier, items, options, stats, log) if items is not None else \
+    code = _run_files(classifier, items, plan.workers, options, stats, log) if items is not None else \
         _run_frames(classifier, options, stats)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
@@ -165,12 +170,11 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, options, stats, log=None) -> int:
-    from antbee.edge.runner import classify_file
+def _run_files(classifier, items, workers, options, stats, log=None) -> int:
+    from antbee.edge.folder import classify_files
 
     try:
-        for item in items:
-            result = classify_file(classifier, item)
+        for result in classify_files(classifier, items, workers):
             stats.add(result)
             _emit(result, classifier, options)
             if log is not None:

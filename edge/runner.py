@@ -138,7 +138,8 @@ def classify_file(classifier: Classifier, item: Path | Unreadable) -> Result:
         return Result(str(item.path), error=f"{item.path}: {item.reason}")
     start = time.perf_counter()
     try:
-        classification = classifier.classify_bgr(load_bgr(item))
+        image = load_bgr(item, size=classifier.input.size, resize=classifier.resize)
+        classification = classifier.classify_bgr(image)
     except ImageError as exc:
         return Result(str(item), error=str(exc))
     return Result(str(item), classification, latency_ms=1e3 * (time.perf_counter() - start))

@@ -63,3 +63,17 @@ def test_bgr_and_rgb_of_one_picture_give_the_same_input_written_in_place(resize,
     out = prepare(bgr, (224, 224), resize, bgr=True, out=buffer)
     assert out is buffer and buffer.any()
     assert np.array_equal(out, prepare(rgb, (224, 224), resize))
+
+
+@pytest.mark.parametrize("shape", [(375, 500), (300, 300), (351, 500)])
+def test_a_typical_photo_is_shrunk_within_a_level_of_an_area_average(shape):
+    import cv2
+
+    rng = np.random.default_rng(3)
+    texture = rng.integers(0, 256, (shape[0] // 4, shape[1] // 4, 3), dtype=np.uint8)
+    photo = cv2.resize(texture, shape[::-1], interpolation=cv2.INTER_CUBIC)  # detail at several scales
+    side = min(shape)
+    top, left = (shape[0] - side) // 2, (shape[1] - side) // 2
+    area = cv2.resize(photo[top:top + side, left:left + side], (224, 224), interpolation=cv2.INTER_AREA)
+    prepared = prepare(photo, (224, 224), "crop")
+    assert np.abs(prepared.astype(int) - area.astype(int)).mean() < 1.5
