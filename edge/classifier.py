@@ -101,7 +101,9 @@ class Classifier:
         self.interpreter.invoke()
         done = time.perf_counter()
         scores = tensors.scores(self.interpreter, self.output)
-        order = np.argsort(scores)[::-1][: self.options.top_k]
+        # Ties (common with uint8 scores: 0.5/0.5) go to the lower class index, as argmax does in the
+        # converter's verification and the benchmark, so the device and its report cannot disagree.
+        order = np.argsort(-scores, kind="stable")[: self.options.top_k]
         categories = tuple(Category(int(i), self.labels[i], float(scores[i]))
                            for i in order if scores[i] >= self.options.threshold)
         end = time.perf_counter()
