@@ -6,10 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
+
+from venvs import fresh_venv, install_failure
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -36,18 +37,12 @@ with vision.ImageClassifier.create_from_options(options) as classifier:
 @pytest.fixture(scope="module")
 def mediapipe_python(tmp_path_factory) -> Path:
     """The Python of a fresh venv holding only `pip install mediapipe` (it brings its own OpenCV and NumPy)."""
-    if os.environ.get("ANTBEE_SKIP_INSTALL_TEST") == "1":
-        pytest.skip("ANTBEE_SKIP_INSTALL_TEST=1")
-    home = tmp_path_factory.mktemp("mediapipe") / "venv"
-    venv.create(home, with_pip=True)
-    python = home / "bin" / "python"
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "mediapipe"], capture_output=True, text=True,
-                          timeout=900)
+    home, done = fresh_venv(tmp_path_factory.mktemp("mediapipe") / "venv", "mediapipe")
     if "No matching distribution found for mediapipe" in done.stderr:
         pytest.skip(f"MediaPipe has no wheel for this platform and Python {sys.version_info[:2]}")
     if done.returncode != 0:
-        pytest.fail(f"pip install mediapipe failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return python
+        pytest.fail(install_failure("pip install mediapipe", done))
+    return home / "bin" / "python"
 
 
 @pytest.fixture(scope="module")

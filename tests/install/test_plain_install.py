@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import venv
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from venvs import fresh_venv, install_failure
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "edge" / "samples"
@@ -21,15 +21,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def plain_venv(tmp_path_factory) -> Path:
     """A fresh virtual environment with only `pip install .` of this repository."""
-    if os.environ.get("ANTBEE_SKIP_INSTALL_TEST") == "1":
-        pytest.skip("ANTBEE_SKIP_INSTALL_TEST=1")
-    home = tmp_path_factory.mktemp("plain") / "venv"
-    venv.create(home, with_pip=True)
-    python = home / "bin" / "python"
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", str(REPO)], capture_output=True, text=True,
-                          timeout=900)
+    home, done = fresh_venv(tmp_path_factory.mktemp("plain") / "venv", str(REPO))
     if done.returncode != 0:
-        pytest.fail(f"pip install . failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        pytest.fail(install_failure("pip install .", done))
     return home
 
 
