@@ -129,14 +129,17 @@ def edge(
         from antbee.edge.serve import ServeOptions, serve_command
 
         try:
-            if inputs or camera is not None or video is not None:
-                raise UsageError("--serve with INPUTS, --camera or --video: this build serves the API alone")
+            if inputs:
+                raise UsageError("--serve with INPUTS: expected --camera or --video (or neither, for the API alone)")
+            live = None if camera is None and video is None else EdgeOptions(
+                camera=tuple(camera or ()), video=tuple(video or ()), json=json_lines, display=False,
+                max_frames=max_frames, reconnect=reconnect)
             code = serve_command(ServeOptions(
                 serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
                 max_upload_mb=max_upload, verify=verify, max_drop=max_drop, debounce_frames=debounce_frames,
                 debounce_score=debounce_score, print_systemd_unit=print_systemd_unit), ClassifierOptions(
                 model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
-                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note)
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note, live)
         except AntbeeError as exc:
             _fail(exc)
         raise typer.Exit(code)

@@ -17,6 +17,7 @@ from antbee.edge.output import format_json
 from antbee.edge.preprocess import MAX_PIXELS, load_bgr
 from antbee.edge.runner import Result
 from antbee.edge.service.broadcast import Broadcaster
+from antbee.edge.service.liveview import FrameStore
 from antbee.edge.service.metrics import Metrics
 
 API_SOURCE = "api"  # the source_id of uploads in the event log and the metrics
@@ -46,6 +47,7 @@ class Service:
         self.swapped = self.refused_models = 0
         self.last_update: Outcome | None = None
         self.sources: dict[str, dict[str, Any]] = {}  # source_id -> state, filled by the live layer
+        self.frames = FrameStore()  # the newest frame of each source, for /stream.mjpg
         self._debounce = debounce or (DEFAULT_FRAMES, DEFAULT_MIN_SCORE)
         self._debouncers: dict[str, Debouncer] = {}
         self._lock = threading.Lock()
