@@ -37,6 +37,11 @@ class ServeOptions:
     debounce_frames: int = DEFAULT_FRAMES
     debounce_score: float = DEFAULT_MIN_SCORE
     print_systemd_unit: bool = False
+    samples: Path | None = None
+    sample_below: float = 0.6
+    samples_per_minute: int = 6
+    samples_keep: int = 1000
+    sample_share: float = 0.01
 
     def __post_init__(self) -> None:
         if self.serve is None:
@@ -55,6 +60,16 @@ class ServeOptions:
             raise UsageError(f"--max-drop {self.max_drop:g}: expected a share between 0 and 1")
         if not self.max_upload_mb > 0:
             raise UsageError(f"--max-upload {self.max_upload_mb:g}: expected a positive number of megabytes")
+        self.sampling()
+
+    def sampling(self):
+        """The --samples settings (SampleOptions), or None without --samples; UsageError for bad ones."""
+        from antbee.edge.sampling import SampleOptions
+
+        if self.samples is None:
+            return None
+        return SampleOptions(self.samples, self.sample_below, self.samples_per_minute, self.samples_keep,
+                             self.sample_share)
 
     @property
     def max_upload(self) -> int:
@@ -202,7 +217,8 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         end_streams()
         server.should_exit = True
 
-    loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended)
+    loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended,
+                                                options.sampling())
     server.on_exit = end_streams
     shown = f"[{host}]" if ":" in host else host
     watcher.start()

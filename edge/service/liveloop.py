@@ -1,4 +1,5 @@
-"""The live loop of a --serve run on a worker thread: the terminal and the service as sinks, one shared model slot."""
+"""The live loop of a --serve run on a worker thread: the terminal, the service (and --samples) as sinks, one
+shared model slot."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from antbee.edge.live import LiveFrames
 from antbee.edge.modelswap import SlotClassifier
 from antbee.edge.pipeline import Ending, run_live
 from antbee.edge.runner import Stats
+from antbee.edge.sampling import SampleOptions, Sampler
 from antbee.edge.service.core import Service
 from antbee.edge.service.sink import ServiceSink
 from antbee.edge.terminal import Terminal
@@ -18,12 +20,15 @@ class LiveLoop:
     """Runs `run_live` over `frames` on a thread until the sources end or stop() is called; `on_end` runs after."""
 
     def __init__(self, service: Service, frames: LiveFrames, as_json: bool, max_frames: int | None,
-                 on_end: Callable[[], None]):
+                 on_end: Callable[[], None], samples: SampleOptions | None = None):
         self.service, self.frames, self.max_frames, self.on_end = service, frames, max_frames, on_end
         self.stats = Stats()
         self.classifier = SlotClassifier(service.slot)
         self.terminal = Terminal(self.classifier, self.stats, as_json)
         self.sink = ServiceSink(service)
+        self.sinks = [self.terminal, self.sink]
+        if samples is not None:
+            self.sinks.append(Sampler(samples, self.classifier, service.events))
         for grabber in frames.grabbers:
             self.sink.register(grabber.opener.source_id, grabber.opener.source)
         self.ending: Ending | None = None
@@ -44,7 +49,7 @@ class LiveLoop:
 
     def _run(self) -> None:
         try:
-            self.ending = run_live(self.classifier, self.frames, [self.terminal, self.sink], self.max_frames)
+            self.ending = run_live(self.classifier, self.frames, self.sinks, self.max_frames)
         except BrokenPipeError:
             pass  # stdout's reader went away; the service goes on stopping as after any end
         finally:

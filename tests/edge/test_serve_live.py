@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,6 +13,8 @@ import cv2
 import numpy as np
 from mjpeg_server import BOUNDARY as SOURCE_BOUNDARY
 from mjpeg_server import MjpegServer
+from antbee.edge.events import EventLog
+from antbee.edge.sampling import SAMPLE
 from service_client import BLUE, RED, Server, multipart, png
 
 DEADLINE_S = 60
@@ -103,11 +107,25 @@ def test_serve_classifies_a_live_stream_and_serves_it_while_it_vanishes_and_retu
     assert "stopped:" in text and "Traceback" not in text
 
 
-def test_serve_with_a_video_file_ends_when_the_file_does(tiny_models, red_blue_video, tmp_path):
+def test_serve_with_a_video_file_ends_when_the_file_does_and_keeps_its_samples(tiny_models, red_blue_video, tmp_path):
+    samples = tmp_path / "samples"
     server = LiveServer(["--video", str(red_blue_video), "--model", str(tiny_models.int8),
-                         "--events", str(tmp_path / "events.db")])
+                         "--events", str(tmp_path / "events.db"), "--samples", str(samples),
+                         "--sample-below", "1.0", "--samples-per-minute", "7"])
     code = server.process.wait(DEADLINE_S)
     server.stderr.extend(server.process.stderr)
     assert code == 0, "".join(server.stderr)
     server.wait_for("every frame", lambda: len(server.records) == 10)
     assert [r["label"] for r in server.records] == ["ant"] * 6 + ["bee"] * 4
+    # Every frame is below 1.0; the rate limit keeps 7 of them: the 6 ants and the first bee.
+    assert [len(list((samples / label).glob("*_0.jpg"))) for label in ("ant", "bee")] == [6, 1]
+    log = EventLog(tmp_path / "events.db")
+    rows = log.events(kinds=(SAMPLE,), limit=100)
+    log.close()
+    assert len(rows) == 7 and all(set(row.detail["scores"]) == {"ant", "bee"} for row in rows)
+
+
+def test_samples_without_a_live_source_exit_2(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "antbee.edge", "--serve", "0", "--samples", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "--samples without --camera or --video" in run.stderr
