@@ -9,6 +9,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from antbee.benchmarks.live import LiveRun
+    from antbee.benchmarks.serve import ServeRates
 
 KERAS = "keras"
 REFERENCE = "reference_int8"  # Google's int8 MobileNetV2, the yardstick
@@ -175,3 +176,4 @@ class Report:
     acceptance_checks: tuple[AcceptanceCheck, ...]
     notes: tuple[str, ...]  # what was left out and why, and how to read the numbers
     live: tuple[LiveRun, ...] = ()  # the paced live source (antbee.benchmarks.live)
+    serve: ServeRates | None = None  # the live loop with and without --serve (antbee.benchmarks.serve)

@@ -107,10 +107,12 @@ class Service:
         down = [key for key, state in self.sources.items() if not state.get("online", True)]
         return (not down, "ok" if not down else f"sources offline: {', '.join(down)}")
 
-    def live_result(self, result: Result, record: dict[str, Any], source_id: str) -> None:
-        """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes."""
+    def live_result(self, result: Result, record: dict[str, Any], source_id: str, publish: bool = True) -> None:
+        """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes;
+        and, if `publish`, hand it to the page's /events streams."""
         self.metrics.frames.labels(source_id).inc()
-        self.broadcast.publish({**record, "source_id": source_id})
+        if publish:
+            self.broadcast.publish({**record, "source_id": source_id})
         self._tally(result, source_id)
         top = None if result.classification is None else result.classification.top
         if result.error is None:

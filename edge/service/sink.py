@@ -12,6 +12,9 @@ from antbee.edge.service.core import Service
 
 ONLINE_KINDS = frozenset({"online"})  # the live layer's SourceEvent kinds: offline, online, gave up, ended
 FPS_SMOOTHING = 0.1  # weight of the newest frame interval in a source's fps (an exponential moving average)
+# The page's live label needs no more; each message costs the server's event loop, which would
+# otherwise take time from the classifier at hundreds of frames a second.
+PUBLISH_EVERY_S = 0.1
 
 
 class ServiceSink:
@@ -20,6 +23,7 @@ class ServiceSink:
     def __init__(self, service: Service):
         self.service = service
         self._last: dict[str, float] = {}  # source_id -> monotonic time of its last result
+        self._published: dict[str, float] = {}  # source_id -> monotonic time of its last /events message
 
     def register(self, source_id: str, source: str) -> None:
         """Name a source before its first frame: it counts as starting (not yet online) until one arrives."""
@@ -27,7 +31,8 @@ class ServiceSink:
                                            "since": iso_time(time.time()), "detail": "", "frames": 0, "fps": 0.0}
 
     def result(self, result, frame) -> bool:
-        """Count one frame's result, keep a copy of its frame for the live view; never asks the loop to stop."""
+        """Count one frame's result, keep a copy of its frame for the live view and tell the page (at most every
+        PUBLISH_EVERY_S per source); never asks the loop to stop."""
         service = self.service
         source_id = getattr(result, "source_id", None) or "0"
         if frame is not None:
@@ -47,7 +52,11 @@ class ServiceSink:
         state["frames"] += 1
         record = json.loads(format_json(result, service.slot.classifier))
         record["fps"] = state["fps"]
-        service.live_result(result, record, source_id)
+        publish = now - self._published.get(source_id, -PUBLISH_EVERY_S) >= PUBLISH_EVERY_S or \
+            result.error is not None
+        if publish:
+            self._published[source_id] = now
+        service.live_result(result, record, source_id, publish)
         state["label"] = record.get("label")
         return False
 
