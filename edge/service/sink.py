@@ -11,7 +11,7 @@ from antbee.edge.output import format_json
 from antbee.edge.service.core import Service
 
 ONLINE_KINDS = frozenset({"online"})  # the live layer's SourceEvent kinds: offline, online, gave up, ended
-FPS_SMOOTHING = 0.1  # weight of the newest frame interval in a source's fps (an exponential moving average)
+FPS_SMOOTHING = 0.1  # weight of the newest interval in a source's smoothed interval (an exponential moving average)
 # The page's live label needs no more; each message costs the server's event loop, which would
 # otherwise take time from the classifier at hundreds of frames a second.
 PUBLISH_EVERY_S = 0.1
@@ -23,6 +23,7 @@ class ServiceSink:
     def __init__(self, service: Service):
         self.service = service
         self._last: dict[str, float] = {}  # source_id -> monotonic time of its last result
+        self._interval: dict[str, float] = {}  # source_id -> its smoothed time between results
         self._published: dict[str, float] = {}  # source_id -> monotonic time of its last /events message
 
     def register(self, source_id: str, source: str) -> None:
@@ -46,9 +47,13 @@ class ServiceSink:
         last = self._last.get(source_id)
         self._last[source_id] = now
         if last is not None and now > last:
-            fps = 1 / (now - last)
-            state["fps"] = round(fps if not state["fps"] else
-                                 (1 - FPS_SMOOTHING) * state["fps"] + FPS_SMOOTHING * fps, 2)
+            # Smooth the interval, not its inverse: the mean of 1/interval overstates the rate of a jittery source.
+            interval = now - last
+            previous = self._interval.get(source_id)
+            if previous is not None:
+                interval = (1 - FPS_SMOOTHING) * previous + FPS_SMOOTHING * interval
+            self._interval[source_id] = interval
+            state["fps"] = round(1 / interval, 2)
         state["frames"] += 1
         record = json.loads(format_json(result, service.slot.classifier))
         record["fps"] = state["fps"]
@@ -69,5 +74,6 @@ class ServiceSink:
                                                  "detail": event.detail}
         if not online:
             self._last.pop(event.source_id, None)
+            self._interval.pop(event.source_id, None)
         self.service.metrics.source_up.labels(event.source_id).set(1 if online else 0)
         self.service.broadcast.publish({"source_id": event.source_id, "state": self.service.sources[event.source_id]})
