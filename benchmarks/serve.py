@@ -11,8 +11,9 @@ uvicorn serving the app on a loopback port, and a viewer (another process, like 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -81,28 +82,29 @@ def _run(classifier, frame: np.ndarray, source_fps: float, seconds: float, sinks
     return rate.fps
 
 
-def view(port: int, counts, stop) -> None:
-    """The viewer (run in its own process): read /stream.mjpg and /events as a browser would; counts[0] and [1]
-    count JPEG parts and events, counts[2] the streams open."""
+def view(port: int) -> None:
+    """The viewer (run in its own process, like a browser): read /stream.mjpg and /events; say "open" on stdout
+    once both answer, and when stdin closes print how many JPEG parts and events came, then exit."""
     import http.client
+    import sys
+
+    counts = [0, 0]
+    opened = threading.Barrier(3)
 
     def read(path: str, index: int, marker: bytes) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("GET", path)
         response = connection.getresponse()
-        counts[2] += 1
-        while not stop.is_set():
-            line = response.readline()
-            if not line:
-                return
-            if line.startswith(marker):
-                counts[index] += 1
+        opened.wait()
+        while line := response.readline():
+            counts[index] += line.startswith(marker)
 
-    threads = [threading.Thread(target=read, args=("/stream.mjpg", 0, b"Content-Type: image/jpeg"), daemon=True),
-               threading.Thread(target=read, args=("/events", 1, b"data: "), daemon=True)]
-    for thread in threads:
-        thread.start()
-    stop.wait()
+    for args in (("/stream.mjpg", 0, b"Content-Type: image/jpeg"), ("/events", 1, b"data: ")):
+        threading.Thread(target=read, args=args, daemon=True).start()
+    opened.wait()
+    print("open", flush=True)
+    sys.stdin.read()
+    print(counts[0], counts[1], flush=True)
 
 
 def _served_run(classifier, slot, frame: np.ndarray, source_fps: float, seconds: float, events_path: Path):
@@ -122,23 +124,24 @@ def _served_run(classifier, slot, frame: np.ndarray, source_fps: float, seconds:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
-    server = uvicorn.Server(uvicorn.Config(build_app(service, None, 1 << 20), log_level="warning",
+    # log_config=None: uvicorn would otherwise point the process's logging at the sys.stderr of this moment,
+    # which under antbee-bench's callers (a test runner, say) may be a stream closed before the process ends.
+    server = uvicorn.Server(uvicorn.Config(build_app(service, None, 1 << 20), log_config=None,
                                            access_log=False, lifespan="off"))
     serving = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     serving.start()
-    context = multiprocessing.get_context("spawn")
-    counts, stop = context.Array("l", 3), context.Event()
-    viewer = context.Process(target=view, args=(listener.getsockname()[1], counts, stop), daemon=True)
-    viewer.start()
+    port = listener.getsockname()[1]
+    viewer = subprocess.Popen([sys.executable, "-c", f"from antbee.benchmarks.serve import view; view({port})"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while counts[2] < 2 and time.monotonic() < deadline:  # both streams open before the run starts
-            time.sleep(0.05)
+        if viewer.stdout.readline().strip() != "open":  # both streams open before the run starts
+            raise RuntimeError("the benchmark's viewer could not open /stream.mjpg and /events")
         fps = _run(SlotClassifier(slot), frame, source_fps, seconds, [sink])
-        jpegs, messages = counts[0], counts[1]
+        jpegs, messages = map(int, viewer.communicate("", timeout=30)[0].split())
     finally:
-        stop.set()
-        viewer.join(10)
+        if viewer.poll() is None:
+            viewer.kill()
+            viewer.wait()
         service.broadcast.close()
         service.frames.close()
         server.should_exit = True

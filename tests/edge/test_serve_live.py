@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 from mjpeg_server import BOUNDARY as SOURCE_BOUNDARY
 from mjpeg_server import MjpegServer
+from antbee.common.files import write_atomic
 from antbee.edge.events import EventLog
 from antbee.edge.sampling import SAMPLE
 from service_client import BLUE, RED, Server, multipart, png
@@ -129,3 +131,25 @@ def test_samples_without_a_live_source_exit_2(tmp_path):
     run = subprocess.run([sys.executable, "-m", "antbee.edge", "--serve", "0", "--samples", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "--samples without --camera or --video" in run.stderr
+
+
+def test_a_model_swap_applies_to_the_live_frames_without_closing_the_source(tiny_models, tmp_path):
+    model = tmp_path / "model.tflite"
+    model.write_bytes(tiny_models.int8.read_bytes())
+    source = MjpegServer(lambda: picture(BLUE), fps=20).start()
+    server = LiveServer(["--video", source.url, "--model", str(model), "--events", str(tmp_path / "events.db")])
+    try:
+        server.wait_for("live results", lambda: len(server.records) > 5)
+        since = server.json("GET", "/api/status")[1]["sources"]["0"]["since"]
+        write_atomic(model, tiny_models.float32.read_bytes())  # as scp to a temp name and mv would
+        new = hashlib.sha256(tiny_models.float32.read_bytes()).hexdigest()
+        server.wait_for("the swap", lambda: server.json("GET", "/api/status")[1]["model"]["sha256"] == new)
+        seen = len(server.records)
+        server.wait_for("frames after the swap", lambda: len(server.records) > seen + 5)
+        assert {r["label"] for r in server.records[seen:]} == {"bee"}
+        state = server.json("GET", "/api/status")[1]["sources"]["0"]
+        assert state["online"] and state["since"] == since  # the source was never closed or offline
+    finally:
+        code = server.stop()
+        source.stop()
+    assert code == 0, "".join(server.stderr)
