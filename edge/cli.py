@@ -109,8 +109,8 @@ def edge(
     debounce_score: Annotated[float, typer.Option(
         metavar="S", help="The score those frames must reach.")] = 0.6,
     samples: Annotated[Path | None, typer.Option(
-        metavar="DIR", help="With --serve and a source: keep frames worth relabelling as DIR/<label>/<time>_<source>.jpg "
-        "(see docs/deploy-pi.md).")] = None,
+        metavar="DIR", help="With --serve and a source: keep frames worth relabelling as "
+        "DIR/<label>/<time>_<source>.jpg (see docs/deploy-pi.md).")] = None,
     sample_below: Annotated[float, typer.Option(
         metavar="S", help="Keep a frame whose top score is below this.")] = 0.6,
     samples_per_minute: Annotated[int, typer.Option(metavar="N", help="At most this many samples a minute.")] = 6,

@@ -94,7 +94,8 @@ class Service:
                       "runtime": self.runtime, "input": list(classifier.input.size),
                       "dtype": str(classifier.input.dtype)},
             "mode": "live" if self.sources else "api-only",
-            "sources": self.sources,
+            # Copies (each one C-level step under the GIL): the live thread updates these while this serialises.
+            "sources": {key: dict(state) for key, state in self.sources.copy().items()},
             "uptime_s": round(time.time() - self.started, 3),
             "counts": {"classified": self.classified, "failed": self.failed,
                        "refused_uploads": self.refused_uploads},

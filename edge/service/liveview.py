@@ -1,4 +1,5 @@
-"""The newest frame of each live source, kept for /stream.mjpg, and the MJPEG parts made from it at the viewer's pace."""
+"""The newest frame of each live source, kept for /stream.mjpg, and the MJPEG parts made from it at the viewer's
+pace."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ class ServiceSink:
     def register(self, source_id: str, source: str) -> None:
         """Name a source before its first frame: it counts as starting (not yet online) until one arrives."""
         self.service.sources[source_id] = {"source": source, "online": False, "state": "starting",
-                                           "since": iso_time(time.time()), "detail": "", "frames": 0, "fps": 0.0}
+                                           "since": iso_time(time.time()), "detail": "", "frames": 0, "fps": 0.0,
+                                           "label": None}
 
     def result(self, result, frame) -> bool:
         """Count one frame's result, keep a copy of its frame for the live view and tell the page (at most every
@@ -40,7 +41,7 @@ class ServiceSink:
             service.frames.put(source_id, frame.image)
         state = service.sources.get(source_id)
         if state is None or not state["online"]:
-            state = {**(state or {"frames": 0, "fps": 0.0}), "source": result.source, "online": True,
+            state = {**(state or {"frames": 0, "fps": 0.0, "label": None}), "source": result.source, "online": True,
                      "state": "online", "since": iso_time(time.time()), "detail": ""}
             service.sources[source_id] = state
         now = time.monotonic()

@@ -86,8 +86,9 @@ def test_samples_already_in_the_folder_count_towards_the_cap(classifier, tmp_pat
     assert not old.exists() and len(saved(tmp_path)) == 1
 
 
-@pytest.mark.parametrize("field, value, flag", [("below", 2.0, "--sample-below"), ("per_minute", 0, "--samples-per-minute"),
-                                                ("keep", 0, "--samples-keep"), ("share", -0.1, "--sample-share")])
+@pytest.mark.parametrize("field, value, flag", [
+    ("below", 2.0, "--sample-below"), ("per_minute", 0, "--samples-per-minute"), ("keep", 0, "--samples-keep"),
+    ("share", -0.1, "--sample-share")])
 def test_bad_settings_name_their_flag(tmp_path, field, value, flag):
     with pytest.raises(UsageError, match=flag):
         SampleOptions(tmp_path, **{field: value})

@@ -73,7 +73,8 @@ def test_serve_classifies_a_live_stream_and_serves_it_while_it_vanishes_and_retu
     server = LiveServer(["--video", f"cam={source.url}", "--model", str(tiny_models.int8),
                          "--events", str(tmp_path / "events.db")])
     try:
-        server.wait_for("a red frame classified as ant", lambda: any(r.get("label") == "ant" for r in server.records))
+        server.wait_for("red frames classified as ant",
+                        lambda: [r.get("label") for r in server.records[:3]] == ["ant"] * 3)
         assert server.json("GET", "/healthz") == (200, {"status": "ok"})
         status = server.json("GET", "/api/status")[1]
         state = status["sources"]["cam"]
