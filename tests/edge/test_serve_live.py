@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import hashlib
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -154,3 +155,17 @@ def test_a_model_swap_applies_to_the_live_frames_without_closing_the_source(tiny
         code = server.stop()
         source.stop()
     assert code == 0, "".join(server.stderr)
+
+
+def test_ctrl_c_ends_the_whole_process_too(tiny_models, tmp_path):
+    source = MjpegServer(lambda: picture(RED), fps=20).start()
+    server = LiveServer(["--video", source.url, "--model", str(tiny_models.int8), "--events", str(tmp_path / "e.db")])
+    try:
+        server.wait_for("live results", lambda: len(server.records) > 3)
+        server.process.send_signal(signal.SIGINT)
+        code = server.process.wait(DEADLINE_S)
+    finally:
+        server.stop()
+        source.stop()
+    text = "".join(server.stderr)
+    assert code == 0 and "stopped:" in text and "Traceback" not in text, text
