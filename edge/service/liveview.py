@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 BOUNDARY = "antbeeframe"
-MAX_STREAM_FPS = 15.0  # a viewer never needs more; each JPEG costs the device CPU the classifier could use
+MAX_STREAM_FPS = 10.0  # a viewer never needs more; each JPEG costs the device CPU the classifier could use
 POLL_S = 0.02  # how often a viewer's stream looks for a newer frame
 JPEG_QUALITY = 80
 
