@@ -8,6 +8,7 @@ from pathlib import Path
 
 from antbee.benchmarks.live import markdown_lines
 from antbee.benchmarks.pipeline import markdown as pipeline_markdown
+from antbee.benchmarks.serve import markdown_lines as serve_lines
 from antbee.benchmarks.ratios import sentences
 from antbee.benchmarks.results import Report
 from antbee.common.files import write_atomic
@@ -96,6 +97,7 @@ def markdown(report: Report) -> str:
             lines += [f"The edge runtime peaks at {edge.peak_rss_mb:.0f} MB, "
                       f"{keras.peak_rss_mb / edge.peak_rss_mb:.1f}x less than Keras' {keras.peak_rss_mb:.0f} MB.", ""]
     lines += markdown_lines(report.live)
+    lines += serve_lines(report.serve)
     said = sentences(report.models, report.latency, report.accuracy)
     if said:
         lines += ["## Against Keras", "", *(f"- {s}" for s in said), ""]

@@ -9,6 +9,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from antbee.benchmarks.live import LiveRun
+    from antbee.benchmarks.serve import ServeRates
 
 KERAS = "keras"
 REFERENCE = "reference_int8"  # Google's int8 MobileNetV2, the yardstick
@@ -205,3 +206,4 @@ class Report:
     live: tuple[LiveRun, ...] = ()  # the paced live source (antbee.benchmarks.live)
     big_photo: BigPhoto | None = None
     folder: FolderThroughput | None = None
+    serve: ServeRates | None = None  # the live loop with and without --serve (antbee.benchmarks.serve)

@@ -11,6 +11,7 @@ from antbee.benchmarks import accuracy as acc
 from antbee.benchmarks.endtoend import camera_frame, end_to_end, frame_overhead
 from antbee.benchmarks.latency import latencies, thread_counts
 from antbee.benchmarks.live import SECONDS, SMOKE_SECONDS, live_checks, live_ratios, live_runs
+from antbee.benchmarks.serve import serve_checks, serve_ratios
 from antbee.benchmarks.machine import machine
 from antbee.benchmarks.models import DEFAULT_REFERENCE, keras_model, reference_model, tflite_models
 from antbee.benchmarks.pipeline import pipeline_checks, pipeline_ratios
@@ -111,7 +112,7 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
     if encoded:
         step = tracker("end to end (edge runtime)", len(tflites) * len(encoded))
         e2e = [end_to_end(m, threads[-1], encoded, min(options.warmup, len(encoded)), step) for m in tflites]
-    overhead, live = None, []
+    overhead, live, serve = None, [], None
     if deployed is not None:
         from antbee.edge.preprocess import load_bgr
 
@@ -122,10 +123,11 @@ def run_bench(options: BenchOptions, tracker=None) -> Report:
         live = live_runs(Path(deployed.path), deployed.name, threads[-1], frame,
                          SMOKE_SECONDS if options.smoke else SECONDS)
         step()
+        serve = _serve(deployed, threads[-1], frame, options, tracker, notes)
     big, folder = _pipeline(deployed, test, options, tracker)
     memory = _memory(keras, deployed, split, test, options, tracker, notes)
     return _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
-                   live, big, folder)
+                   live, serve, big, folder)
 
 
 def _pipeline(deployed: Model | None, test, options: BenchOptions, tracker):
@@ -150,6 +152,25 @@ def _synthetic_jpeg() -> bytes:
     import cv2
 
     return cv2.imencode(".jpg", camera_frame(None))[1].tobytes()
+
+
+def _serve(deployed, threads: int, frame, options: BenchOptions, tracker, notes: list[str]):
+    import importlib.util
+    import tempfile
+
+    from antbee.benchmarks.serve import SECONDS as SERVE_SECONDS
+    from antbee.benchmarks.serve import SMOKE_SECONDS as SERVE_SMOKE_SECONDS
+    from antbee.benchmarks.serve import serve_rates
+
+    if importlib.util.find_spec("uvicorn") is None:
+        notes.append("--serve rate left out: the service libraries are not installed (pip install 'antbee[serve]')")
+        return None
+    step = tracker("live loop with --serve and a viewer", 1)
+    with tempfile.TemporaryDirectory() as folder:
+        rates = serve_rates(Path(deployed.path), deployed.name, threads, frame,
+                            SERVE_SMOKE_SECONDS if options.smoke else SERVE_SECONDS, Path(folder))
+    step()
+    return rates
 
 
 def _synthetic_input():
@@ -196,7 +217,7 @@ def _memory(keras, deployed, split, test, options: BenchOptions, tracker, notes:
 
 
 def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, overhead, memory, notes,
-            live=(), big=None, folder=None) -> Report:
+            live=(), serve=None, big=None, folder=None) -> Report:
     from antbee.benchmarks.acceptance import acceptance_checks
     from antbee.benchmarks.ratios import ratios
 
@@ -213,9 +234,11 @@ def _report(options, facts, keras, tflites, reference, accuracy, latency, e2e, o
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(options.run_dir), options=plain,
         machine=facts, models=tuple(models), accuracy=tuple(accuracy),
         latency=tuple(latency), end_to_end=tuple(e2e), frame_overhead=overhead, memory=tuple(memory),
-        ratios=(*ratios(models, latency, overhead), *live_ratios(live), *pipeline_ratios(big, folder)),
-        acceptance_checks=(*acceptance_checks(latency, overhead), *live_checks(live), *pipeline_checks(big, folder)),
-        notes=tuple(notes), live=tuple(live), big_photo=big, folder=folder)
+        ratios=(*ratios(models, latency, overhead), *live_ratios(live), *serve_ratios(serve),
+                *pipeline_ratios(big, folder)),
+        acceptance_checks=(*acceptance_checks(latency, overhead), *live_checks(live), *serve_checks(serve),
+                           *pipeline_checks(big, folder)),
+        notes=tuple(notes), live=tuple(live), serve=serve, big_photo=big, folder=folder)
 
 
 def write_outputs(report: Report, folder: Path) -> list[Path]:

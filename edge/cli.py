@@ -110,6 +110,16 @@ def edge(
         metavar="N", help="Frames a label must hold before the event log records a change.")] = 5,
     debounce_score: Annotated[float, typer.Option(
         metavar="S", help="The score those frames must reach.")] = 0.6,
+    samples: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="With --serve and a source: keep frames worth relabelling as "
+        "DIR/<label>/<time>_<source>.jpg (see docs/deploy-pi.md).")] = None,
+    sample_below: Annotated[float, typer.Option(
+        metavar="S", help="Keep a frame whose top score is below this.")] = 0.6,
+    samples_per_minute: Annotated[int, typer.Option(metavar="N", help="At most this many samples a minute.")] = 6,
+    samples_keep: Annotated[int, typer.Option(
+        metavar="N", help="Keep at most this many samples; the oldest are deleted first.")] = 1000,
+    sample_share: Annotated[float, typer.Option(
+        metavar="SHARE", help="Also keep this random share of the other frames.")] = 0.01,
     print_systemd_unit: Annotated[bool, typer.Option(
         "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
     config: Annotated[Path | None, typer.Option(
@@ -132,14 +142,21 @@ def edge(
         from antbee.edge.serve import ServeOptions, serve_command
 
         try:
-            if inputs or camera is not None or video is not None:
-                raise UsageError("--serve with INPUTS, --camera or --video: this build serves the API alone")
+            if inputs:
+                raise UsageError("--serve with INPUTS: expected --camera or --video (or neither, for the API alone)")
+            if samples is not None and camera is None and video is None:
+                raise UsageError("--samples without --camera or --video: expected a live source to sample")
+            live = None if camera is None and video is None else EdgeOptions(
+                camera=tuple(camera or ()), video=tuple(video or ()), json=json_lines, display=False,
+                max_frames=max_frames, reconnect=reconnect)
             code = serve_command(ServeOptions(
                 serve=serve, token=token, no_auth=no_auth, events=events, events_keep=events_keep,
                 max_upload_mb=max_upload, verify=verify, max_drop=max_drop, debounce_frames=debounce_frames,
-                debounce_score=debounce_score, print_systemd_unit=print_systemd_unit), ClassifierOptions(
+                debounce_score=debounce_score, print_systemd_unit=print_systemd_unit, samples=samples,
+                sample_below=sample_below, samples_per_minute=samples_per_minute, samples_keep=samples_keep,
+                sample_share=sample_share), ClassifierOptions(
                 model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
-                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note)
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note, live)
         except AntbeeError as exc:
             _fail(exc)
         raise typer.Exit(code)
@@ -154,6 +171,8 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
+        if samples is not None:
+            raise UsageError("--samples without --serve: the samples' scores go to the service's event log")
         log = None if events is None else _event_log(events, events_keep, options)
     except AntbeeError as exc:
         _fail(exc)

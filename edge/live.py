@@ -79,7 +79,8 @@ class LiveFrames:
             self.grabbers.append(Grabber(o, capture, self.hub, backoff, stall_s, retry_sleep))
 
     def next(self) -> Frame | SourceEvent | None:
-        """The next event, else a frame (round robin over sources with a fresh one); None when all have ended."""
+        """The next event, else a frame (round robin over sources with a fresh one); None when all have ended
+        or stop() was called."""
         hub = self.hub
         with hub.condition:
             while True:
@@ -92,7 +93,7 @@ class LiveFrames:
                     if frame is not None:
                         self._turn = (self._turn + step + 1) % count
                         return frame
-                if all(g.finished for g in self.grabbers):
+                if all(g.finished for g in self.grabbers) or hub.stopping.is_set():
                     return None
                 hub.condition.wait(WATCH_S)
                 now = time.monotonic()
@@ -107,6 +108,12 @@ class LiveFrames:
     def threads_alive(self) -> int:
         """Grabber threads still running."""
         return sum(g.threads_alive() for g in self.grabbers)
+
+    def stop(self) -> None:
+        """Make next() return None from now on (from any thread); close() still releases the sources."""
+        with self.hub.condition:
+            self.hub.stopping.set()
+            self.hub.condition.notify_all()
 
     def close(self) -> int:
         """Stop every grabber and release its source; how many threads stay stuck in a read (left as daemons)."""

@@ -199,3 +199,18 @@ class ModelWatcher:
                 continue
             if hashlib.sha256(content).hexdigest() != self._slot.sha256:
                 self._report(self._slot.consider(content, str(self.path)))
+
+
+class SlotClassifier:
+    """The slot's running classifier as the live loop sees it: each frame goes through the slot's lock, so a swap
+    applies between two frames; other attributes (labels, input) are the running model's."""
+
+    def __init__(self, slot: ModelSlot):
+        self.slot = slot
+
+    def classify_bgr(self, image: np.ndarray) -> Classification:
+        """Classify with whichever model is running now."""
+        return self.slot.classify_bgr(image)[0]
+
+    def __getattr__(self, name: str):
+        return getattr(self.slot.classifier, name)

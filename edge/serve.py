@@ -37,6 +37,11 @@ class ServeOptions:
     debounce_frames: int = DEFAULT_FRAMES
     debounce_score: float = DEFAULT_MIN_SCORE
     print_systemd_unit: bool = False
+    samples: Path | None = None
+    sample_below: float = 0.6
+    samples_per_minute: int = 6
+    samples_keep: int = 1000
+    sample_share: float = 0.01
 
     def __post_init__(self) -> None:
         if self.serve is None:
@@ -55,6 +60,16 @@ class ServeOptions:
             raise UsageError(f"--max-drop {self.max_drop:g}: expected a share between 0 and 1")
         if not self.max_upload_mb > 0:
             raise UsageError(f"--max-upload {self.max_upload_mb:g}: expected a positive number of megabytes")
+        self.sampling()
+
+    def sampling(self):
+        """The --samples settings (SampleOptions), or None without --samples; UsageError for bad ones."""
+        from antbee.edge.sampling import SampleOptions
+
+        if self.samples is None:
+            return None
+        return SampleOptions(self.samples, self.sample_below, self.samples_per_minute, self.samples_keep,
+                             self.sample_share)
 
     @property
     def max_upload(self) -> int:
@@ -125,28 +140,34 @@ WantedBy=multi-user.target
 """
 
 
-def serve_command(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
-    """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code."""
+def serve_command(options: ServeOptions, classifier_options, model_given: bool, note, live=None) -> int:
+    """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code.
+
+    `live` (the edge run's EdgeOptions, or None for the API alone) names the cameras and videos to classify.
+    """
     if options.print_systemd_unit:
         print(systemd_unit(sys.argv[1:]), end="")
         return 0
-    return run_service(options, classifier_options, model_given, note)
+    return run_service(options, classifier_options, model_given, note, live)
 
 
-def run_service(options: ServeOptions, classifier_options, model_given: bool, note) -> int:
-    """Serve the HTTP API until SIGTERM or Ctrl-C; returns the exit code. UsageError/ModelError if it cannot start."""
+def run_service(options: ServeOptions, classifier_options, model_given: bool, note, live=None) -> int:
+    """Serve the HTTP API (and classify `live`'s sources on a worker thread) until SIGTERM or Ctrl-C, or until
+    every source has ended; returns the exit code. UsageError/ModelError if it cannot start."""
     # Imported here: a run without --serve never loads the web stack.
     import hashlib
 
     from antbee.edge.classifier import Classifier
     from antbee.edge.events import EventLog, default_path
     from antbee.edge.modelswap import ModelSlot, ModelWatcher, load_verify_set
+    from antbee.edge.runner import open_frames
 
     try:
         import uvicorn
 
         from antbee.edge.service.app import build_app
         from antbee.edge.service.core import Service
+        from antbee.edge.service.liveloop import LiveLoop
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] not in SERVE_LIBRARIES:
             raise  # a bug in antbee itself, not a missing extra
@@ -159,7 +180,13 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     sha256 = hashlib.sha256(Path(classifier_options.model).read_bytes()).hexdigest()
     verify = None if options.verify is None else load_verify_set(options.verify, classifier.labels)
     slot = ModelSlot(classifier, sha256, verify, options.max_drop)
-    listener = _listen(host, port, options.serve)
+    frames = None if live is None else open_frames(live)  # errors now, before anything listens
+    try:
+        listener = _listen(host, port, options.serve)
+    except UsageError:
+        if frames is not None:
+            frames.close()
+        raise
     events_path = options.events or default_path()
     events = EventLog(events_path, keep_s)
     if options.events is None:
@@ -179,10 +206,26 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
                     Path(classifier_options.model) if model_given else None, close)
     server = _server_class(uvicorn)(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                                    timeout_graceful_shutdown=SHUTDOWN_S))
-    server.on_exit = service.broadcast.close  # open /events streams would otherwise hold the shutdown
+
+    def end_streams() -> None:  # open /events and /stream.mjpg streams would otherwise hold the shutdown
+        service.broadcast.close()
+        service.frames.close()
+        if loop is not None:
+            loop.stop()
+
+    def sources_ended() -> None:  # the live loop ended by itself: the whole service ends with it
+        end_streams()
+        server.should_exit = True
+
+    loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended,
+                                                options.sampling())
+    server.on_exit = end_streams
     shown = f"[{host}]" if ":" in host else host
     watcher.start()
-    note(f"serving on http://{shown}:{listener.getsockname()[1]}/ (API only: no source given)")
+    what = "API only: no source given" if loop is None else f"{len(frames.grabbers)} live source(s)"
+    note(f"serving on http://{shown}:{listener.getsockname()[1]}/ ({what})")
+    if loop is not None:
+        loop.start()
     # uvicorn handles SIGTERM and SIGINT itself while it runs, then raises the signal again for the
     # handlers it found; these make that second delivery end run() normally, so the log is closed.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
@@ -192,10 +235,20 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if loop is not None:
+            loop.stop()
+            loop.join()  # the sources are closed and the last results logged before the log closes
         close()
         listener.close()
-    note("stopped")
-    return 0
+    if loop is None:
+        note("stopped")
+        return 0
+    summary = loop.stats.summary()
+    note(f"stopped: {summary.results} frames, {summary.failures} failed, {summary.mean_fps:.1f} fps mean, "
+         f"{loop.stats.dropped} dropped for a newer one")
+    if loop.stuck:
+        note(f"{loop.stuck} source read(s) still blocked at exit; left to the operating system")
+    return 1 if loop.ending is not None and loop.ending.gave_up else 0
 
 
 def _server_class(uvicorn):

@@ -1,4 +1,5 @@
-"""The ASGI app (Starlette): the page, /api/classify, /api/status, /api/results, /api/model, /healthz, /metrics."""
+"""The ASGI app (Starlette): the page, /stream.mjpg, /events, /api/classify, /api/status, /api/results, /api/model,
+/healthz, /metrics."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from antbee.edge.events import MAX_RESULTS, parse_since
 from antbee.common.command import printable
 from antbee.edge.service.auth import COOKIE, LOGIN_PAGE, TokenGate, token_matches
 from antbee.edge.service.core import Service
+from antbee.edge.service.liveview import BOUNDARY, mjpeg
 
 MAX_NAME = 200  # characters of an upload's file name kept in its result
 MAX_LOGIN_BYTES = 4096
@@ -99,6 +101,15 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
         return StreamingResponse(service.broadcast.stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+    async def video(request: Request) -> Response:
+        source_id = request.query_params.get("source", next(iter(service.sources), None))
+        if source_id not in service.sources:
+            known = ", ".join(service.sources) or "none: the service runs without a camera or video"
+            raise _Refusal(404, f"source={source_id!r}: no such live source (known: {known})")
+        return StreamingResponse(mjpeg(service.frames, source_id),
+                                 media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
     async def refusal(request: Request, exc: _Refusal) -> Response:
         return JSONResponse({"error": str(exc)}, exc.status)
 
@@ -113,7 +124,7 @@ def build_app(service: Service, token: str | None, max_upload: int, model_path=N
     routes = [
         Route("/", index), Route("/login", login, methods=["GET", "POST"]), Route("/healthz", healthz),
         Route("/api/status", status), Route("/api/results", results), Route("/metrics", metrics),
-        Route("/events", stream), Route("/api/classify", classify, methods=["POST"]),
+        Route("/events", stream), Route("/stream.mjpg", video), Route("/api/classify", classify, methods=["POST"]),
         Route("/api/model", model, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

@@ -17,6 +17,7 @@ from antbee.edge.output import format_json
 from antbee.edge.preprocess import MAX_PIXELS, load_bgr
 from antbee.edge.runner import Result
 from antbee.edge.service.broadcast import Broadcaster
+from antbee.edge.service.liveview import FrameStore
 from antbee.edge.service.metrics import Metrics
 
 API_SOURCE = "api"  # the source_id of uploads in the event log and the metrics
@@ -46,6 +47,7 @@ class Service:
         self.swapped = self.refused_models = 0
         self.last_update: Outcome | None = None
         self.sources: dict[str, dict[str, Any]] = {}  # source_id -> state, filled by the live layer
+        self.frames = FrameStore()  # the newest frame of each source, for /stream.mjpg
         self._debounce = debounce or (DEFAULT_FRAMES, DEFAULT_MIN_SCORE)
         self._debouncers: dict[str, Debouncer] = {}
         self._lock = threading.Lock()
@@ -92,7 +94,8 @@ class Service:
                       "runtime": self.runtime, "input": list(classifier.input.size),
                       "dtype": str(classifier.input.dtype)},
             "mode": "live" if self.sources else "api-only",
-            "sources": self.sources,
+            # Copies (each one C-level step under the GIL): the live thread updates these while this serialises.
+            "sources": {key: dict(state) for key, state in self.sources.copy().items()},
             "uptime_s": round(time.time() - self.started, 3),
             "counts": {"classified": self.classified, "failed": self.failed,
                        "refused_uploads": self.refused_uploads},
@@ -105,10 +108,12 @@ class Service:
         down = [key for key, state in self.sources.items() if not state.get("online", True)]
         return (not down, "ok" if not down else f"sources offline: {', '.join(down)}")
 
-    def live_result(self, result: Result, record: dict[str, Any], source_id: str) -> None:
-        """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes."""
+    def live_result(self, result: Result, record: dict[str, Any], source_id: str, publish: bool = True) -> None:
+        """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes;
+        and, if `publish`, hand it to the page's /events streams."""
         self.metrics.frames.labels(source_id).inc()
-        self.broadcast.publish({**record, "source_id": source_id})
+        if publish:
+            self.broadcast.publish({**record, "source_id": source_id})
         self._tally(result, source_id)
         top = None if result.classification is None else result.classification.top
         if result.error is None:

@@ -88,3 +88,25 @@ def test_live_ratios_and_checks_follow_the_issue_bounds():
                                     "live_age_late_vs_early": 2.5})
     verdicts = [c.passed for c in live_checks([slower, faster])]
     assert verdicts == [True, True, False]  # the age grew from 12 to 30 ms: that fails
+
+
+def test_serve_ratio_and_check_need_the_rate_and_a_viewer_that_received_frames():
+    from antbee.benchmarks.serve import ServeRates, serve_checks, serve_ratios
+
+    rates = ServeRates("int8", 1, 600.0, 10.0, (100.0, 90.0, 110.0), (92.0, 95.0, 80.0), 150, 100)
+    assert rates.ratio == pytest.approx(92 / 100)
+    assert [(r.name, r.value) for r in serve_ratios(rates)] == [("serve_rate_vs_plain", pytest.approx(0.92))]
+    assert [c.passed for c in serve_checks(rates)] == [True]
+    slow = ServeRates("int8", 1, 600.0, 10.0, (100.0,), (85.0,), 150, 100)
+    blind = ServeRates("int8", 1, 600.0, 10.0, (100.0,), (100.0,), 0, 100)
+    assert [c.passed for c in serve_checks(slow) + serve_checks(blind)] == [False, False]
+    assert serve_ratios(None) == serve_checks(None) == []
+
+
+def test_serve_rates_runs_both_sides_with_a_viewer_that_gets_jpegs_and_events(tiny_models, tmp_path):
+    from antbee.benchmarks.endtoend import camera_frame
+    from antbee.benchmarks.serve import PAIRS, serve_rates
+
+    rates = serve_rates(tiny_models.int8, "tiny", 1, camera_frame(None), 1.0, tmp_path)
+    assert len(rates.plain_fps) == len(rates.serve_fps) == PAIRS
+    assert min(rates.plain_fps + rates.serve_fps) > 0 and rates.viewer_jpegs > 0 and rates.viewer_events > 0

@@ -80,9 +80,9 @@ def test_a_busy_port_exits_2(tiny_models, tmp_path):
     assert run.returncode == 2 and "cannot listen" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_serve_with_a_source_is_refused_for_now():
-    run = _edge("--serve", "8080", "--camera", "0")
-    assert run.returncode == 2 and "serves the API alone" in run.stderr
+def test_serve_with_image_files_is_refused():
+    run = _edge("--serve", "8080", "some.jpg")
+    assert run.returncode == 2 and "--serve with INPUTS" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_run_without_serve_never_imports_the_web_stack(tiny_models, tmp_path):
