@@ -10,7 +10,7 @@ from antbee.common.errors import UsageError
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.edge.events import EventLog
 from antbee.edge.runner import Result
-from antbee.edge.sampling import CHANGE, RANDOM, SAMPLE, UNSURE, SampleOptions, Sampler
+from antbee.edge.sampling import CHANGE, SAMPLE, UNSURE, SampleOptions, Sampler
 from antbee.edge.sources import Frame
 
 RED, BLUE = (20, 30, 220), (220, 30, 20)  # BGR: the tiny models call red "ant", blue "bee"
