@@ -137,7 +137,7 @@ def pipeline_ratios(big: BigPhoto | None, folder: FolderThroughput | None) -> li
     out = []
     if big is not None:
         out.append(Ratio("big_photo.full_vs_reduced.min", big.full.min_ms / big.reduced.min_ms,
-                         "latency", "higher", True))
+                         "decode", "higher", True))
     if folder is not None:
         out.append(Ratio("folder.default_vs_bound", folder.default_per_s / folder.bound_per_s,
                          "throughput", "higher", True))

@@ -154,7 +154,7 @@ class Ratio:
 
     name: str  # e.g. speedup_compiled.int8.t2 (of medians) or speedup_compiled.int8.t2.min (of minima)
     value: float
-    kind: str  # latency or size
+    kind: str  # latency, size, decode, throughput, live or serve (size alone has its own tolerance)
     better: str  # higher or lower
     checked: bool  # whether the regression check compares it (see ratios.ratios)
 

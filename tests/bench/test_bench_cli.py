@@ -147,6 +147,6 @@ def test_the_paced_live_source_rows_ratios_and_checks(smoke_run):
     assert faster["dropped"] > 0  # three camera frames per classification: the older ones are dropped
     ratios = {r["name"]: r for r in report["ratios"]}
     assert {"live_fps_vs_source", "live_age_vs_bound", "live_age_late_vs_early"} <= set(ratios)
-    assert all(ratios[name]["checked"] for name in ("live_fps_vs_source", "live_age_vs_bound"))
+    assert not any(ratios[name]["checked"] for name in ("live_fps_vs_source", "live_age_vs_bound"))  # smoke: unguarded
     assert any(c["name"].startswith("live, camera faster") for c in report["acceptance_checks"])
     assert "## A paced live source" in (smoke_run.out / "report.md").read_text()

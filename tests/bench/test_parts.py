@@ -110,3 +110,15 @@ def test_serve_rates_runs_both_sides_with_a_viewer_that_gets_jpegs_and_events(ti
     rates = serve_rates(tiny_models.int8, "tiny", 1, camera_frame(None), 1.0, tmp_path)
     assert len(rates.plain_fps) == len(rates.serve_fps) == PAIRS
     assert min(rates.plain_fps + rates.serve_fps) > 0 and rates.viewer_jpegs > 0 and rates.viewer_events > 0
+
+
+def test_pipeline_rows_are_guarded_from_full_runs_only():
+    from antbee.benchmarks.results import Ratio
+    from antbee.benchmarks.run import _pipeline_ratios
+    from antbee.benchmarks.serve import ServeRates
+
+    rates = ServeRates("int8", 1, 30.0, 1.0, plain_fps=(100.0,), serve_fps=(95.0,), viewer_jpegs=1, viewer_events=1)
+    full = _pipeline_ratios((), rates, None, None, smoke=False)
+    smoke = _pipeline_ratios((), rates, None, None, smoke=True)
+    assert [r.name for r in full] == [r.name for r in smoke] == ["serve_rate_vs_plain"]
+    assert all(isinstance(r, Ratio) and r.checked for r in full) and not any(r.checked for r in smoke)

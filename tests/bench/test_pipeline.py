@@ -24,7 +24,9 @@ def test_the_smoke_report_has_both_rows_their_ratios_and_checks(smoke_run):
     assert folder["bound_per_s"] == pytest.approx(expected)
     assert folder["default_per_s"] > 0 and folder["sequential_per_s"] > 0
     ratios = {r["name"]: r for r in report["ratios"]}
-    assert PIPELINE_RATIOS <= set(ratios) and all(ratios[n]["checked"] for n in PIPELINE_RATIOS)
+    assert PIPELINE_RATIOS <= set(ratios)
+    # One short smoke round is too noisy for the regression guard: the rows join it from full runs only.
+    assert not any(ratios[n]["checked"] for n in PIPELINE_RATIOS)
     assert ratios["folder.default_vs_bound"]["value"] == pytest.approx(
         folder["default_per_s"] / folder["bound_per_s"])
     names = [c["name"] for c in report["acceptance_checks"]]
