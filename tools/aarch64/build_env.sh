@@ -61,17 +61,17 @@ printf 'Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n' >> "$D
 PIP_ARM=(-m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-compile --upgrade
          --python-version 3.11 --implementation cp --abi cp311 --only-binary=:all: --platform linux_aarch64)
 for v in $(seq 17 36); do PIP_ARM+=(--platform "manylinux_2_${v}_aarch64"); done
-wheels() {  # wheels NAME PKG...
+wheels() {  # wheels NAME PKG...; the stamp holds the package list, so a changed list is installed afresh
   local target="$DIR/$1"; shift
-  if [ -e "$target/.done" ]; then log "$target present"; return; fi
+  if [ "$(cat "$target/.done" 2>/dev/null)" = "$*" ]; then log "$target present"; return; fi
   rm -rf "$target"
   log "pip installing aarch64 wheels into $target: $*"
   "$HOST_PY" "${PIP_ARM[@]}" --target "$target" "$@"
-  touch "$target/.done"
+  echo "$*" > "$target/.done"
 }
-wheels site-litert numpy opencv-python-headless typer click rich shellingham typing-extensions \
+wheels site-litert numpy opencv-python-headless flatbuffers typer click rich shellingham typing-extensions \
        markdown-it-py mdurl pygments "${ANTBEE_LITERT_SPEC:-ai-edge-litert}"
-wheels site-tflite "numpy<2" opencv-python-headless typer click rich shellingham \
+wheels site-tflite "numpy<2" opencv-python-headless flatbuffers typer click rich shellingham \
        typing-extensions markdown-it-py mdurl pygments tflite-runtime
 # The service extra (antbee-edge --serve) must resolve to aarch64 wheels too, for 3.11 and 3.13, without TensorFlow.
 "$HERE/serve_wheels.sh" "$PROJECT"
