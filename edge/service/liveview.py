@@ -4,7 +4,9 @@ pace."""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import cv2
@@ -19,22 +21,30 @@ JPEG_QUALITY = 80
 class FrameStore:
     """The newest frame per source id (a copy: grabber buffers are recycled), with a version number per source."""
 
-    def __init__(self) -> None:
-        self._frames: dict[str, tuple[int, np.ndarray]] = {}
+    def __init__(self, clock=time.monotonic) -> None:
+        self._frames: dict[str, tuple[int, np.ndarray, float]] = {}
         self._lock = threading.Lock()
+        self._clock = clock
         self.closed = threading.Event()
 
-    def put(self, source_id: str, image: np.ndarray) -> None:
-        """Keep a copy of `image` as the newest frame of `source_id` (called on the classifying thread)."""
+    def put(self, source_id: str, image: np.ndarray) -> bool:
+        """Keep a copy of `image` as the newest frame of `source_id` (called on the classifying thread), unless one
+        was kept less than 1/MAX_STREAM_FPS ago: no viewer is sent more, and the copy costs the classifier."""
+        now = self._clock()
+        with self._lock:
+            version, _, kept_at = self._frames.get(source_id, (0, None, -math.inf))
+        if now - kept_at < 1 / MAX_STREAM_FPS:
+            return False
         copy = image.copy()
         with self._lock:
-            version = self._frames.get(source_id, (0, None))[0] + 1
-            self._frames[source_id] = (version, copy)
+            self._frames[source_id] = (version + 1, copy, now)
+        return True
 
     def newest(self, source_id: str) -> tuple[int, np.ndarray | None]:
-        """(version, image) of the newest frame of `source_id`; (0, None) before its first frame."""
+        """(version, image) of the newest kept frame of `source_id`; (0, None) before its first frame."""
         with self._lock:
-            return self._frames.get(source_id, (0, None))
+            version, image, _ = self._frames.get(source_id, (0, None, 0.0))
+            return version, image
 
     def close(self) -> None:
         """End every open stream (the service is stopping)."""

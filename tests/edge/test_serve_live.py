@@ -169,3 +169,21 @@ def test_ctrl_c_ends_the_whole_process_too(tiny_models, tmp_path):
         source.stop()
     text = "".join(server.stderr)
     assert code == 0 and "stopped:" in text and "Traceback" not in text, text
+
+
+def test_the_frame_store_keeps_at_most_the_stream_rate_and_copies_what_it_keeps():
+    import numpy as np
+
+    from antbee.edge.service.liveview import MAX_STREAM_FPS, FrameStore
+
+    now = [100.0]
+    store = FrameStore(clock=lambda: now[0])
+    frame = np.zeros((4, 4, 3), np.uint8)
+    assert store.put("0", frame)
+    frame[:] = 7  # a recycled grabber buffer: the kept copy must not change
+    assert not store.put("0", frame)  # too soon after the last kept frame
+    version, kept = store.newest("0")
+    assert version == 1 and kept.max() == 0
+    now[0] += 1.01 / MAX_STREAM_FPS
+    assert store.put("0", frame) and store.newest("0")[0] == 2 and store.newest("0")[1].max() == 7
+    assert store.newest("1") == (0, None)
