@@ -43,4 +43,6 @@ def test_emulated_aarch64_labels_match_x86():
     report = f"check.sh exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr (end)\n{run.stderr[-4000:]}"
     assert run.returncode == 0, report
     assert "all labels match x86" in run.stdout, report
-    assert "litert serve: up after" in run.stdout and "SIGTERM -> exit 0" in run.stdout, report
+    for runtime in ("litert", "tflite-runtime"):
+        assert f"[check] {runtime} serve: up after" in run.stdout, report
+        assert f"[check] {runtime} serve: SIGTERM -> exit 0" in run.stdout, report

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that antbee-edge --json gives the x86 labels on an emulated Raspberry Pi 4 (aarch64) with litert and tflite-runtime,
-# and that the emulated antbee-edge --serve (litert, a video source) answers /api/status and /api/classify as x86 would.
+# and that the emulated antbee-edge --serve (each runtime, a video source) answers /api/status and /api/classify as x86 would.
 # Usage: tools/aarch64/check.sh   (ANTBEE_X86_PYTHON: a python with antbee installed, default python3;
 #        cache as for build_env.sh). Exits 0 if every label matches and the service answers, 1 on a mismatch or failure,
 #        77 if this machine cannot emulate (no root, no unshare -m, no qemu-aarch64, or no apt-get/dpkg and
@@ -75,6 +75,7 @@ serve() {  # serve NAME AARCH64_RUNTIME EDGE_RUNTIME: the emulated service on a 
       "$((SECONDS - start)) s"
 }
 serve litert litert litert
+serve tflite-runtime tflite tflite-runtime
 [ "$FAILED" = 0 ] || STATUS=1
 log "$(qemu-aarch64 --version | head -1), -cpu ${ANTBEE_AARCH64_CPU:-cortex-a72}; total ${SECONDS} s;" \
     "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
