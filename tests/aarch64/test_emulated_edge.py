@@ -1,4 +1,5 @@
-"""antbee-edge on an emulated Raspberry Pi 4 (qemu-aarch64) gives the x86 labels: runs tools/aarch64/check.sh."""
+"""antbee-edge on an emulated Raspberry Pi 4 (qemu-aarch64) gives the x86 labels, and its service answers: runs
+tools/aarch64/check.sh."""
 
 from __future__ import annotations
 
@@ -42,3 +43,6 @@ def test_emulated_aarch64_labels_match_x86():
     report = f"check.sh exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr (end)\n{run.stderr[-4000:]}"
     assert run.returncode == 0, report
     assert "all labels match x86" in run.stdout, report
+    for runtime in ("litert", "tflite-runtime"):
+        assert f"[check] {runtime} serve: up after" in run.stdout, report
+        assert f"[check] {runtime} serve: SIGTERM -> exit 0" in run.stdout, report

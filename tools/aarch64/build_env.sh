@@ -69,10 +69,19 @@ wheels() {  # wheels NAME PKG...; the stamp holds the package list, so a changed
   "$HOST_PY" "${PIP_ARM[@]}" --target "$target" "$@"
   echo "$*" > "$target/.done"
 }
+# The [serve] extra (read from pyproject.toml, so a changed extra changes the stamp) goes into both, for check.sh's
+# emulated antbee-edge --serve; pip resolves what it needs (anyio, h11, idna, ...) for cp311 aarch64 as well.
+SERVE=()
+if [ -f "$PROJECT/pyproject.toml" ]; then
+  mapfile -t SERVE < <("$HOST_PY" -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["serve"]))' \
+    "$PROJECT/pyproject.toml")
+  [ "${#SERVE[@]}" -gt 0 ] || { echo "build_env.sh: no [serve] extra in $PROJECT/pyproject.toml" >&2; exit 1; }
+fi
 wheels site-litert numpy opencv-python-headless flatbuffers typer click rich shellingham typing-extensions \
-       markdown-it-py mdurl pygments "${ANTBEE_LITERT_SPEC:-ai-edge-litert}"
+       markdown-it-py mdurl pygments "${ANTBEE_LITERT_SPEC:-ai-edge-litert}" "${SERVE[@]}"
 wheels site-tflite "numpy<2" opencv-python-headless flatbuffers typer click rich shellingham \
-       typing-extensions markdown-it-py mdurl pygments tflite-runtime
+       typing-extensions markdown-it-py mdurl pygments tflite-runtime "${SERVE[@]}"
 # The service extra (antbee-edge --serve) must resolve to aarch64 wheels too, for 3.11 and 3.13, without TensorFlow.
 "$HERE/serve_wheels.sh" "$PROJECT"
 
@@ -96,6 +105,6 @@ else
 fi
 
 for t in site-litert site-tflite; do
-  log "$t: $(ls "$DIR/$t" | grep -i -E '^(numpy|opencv_python_headless|ai_edge_litert|tflite_runtime|typer)-' | sed 's/\.dist-info//' | tr '\n' ' ')"
+  log "$t: $(ls "$DIR/$t" | grep -i -E '^(numpy|opencv_python_headless|ai_edge_litert|tflite_runtime|typer|starlette|uvicorn)-' | sed 's/\.dist-info//' | tr '\n' ' ')"
 done
 log "done: $(du -sh "$DIR" | cut -f1) in $DIR"

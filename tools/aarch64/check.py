@@ -1,15 +1,23 @@
-# Helpers for check.sh: `video OUT.avi SAMPLES_DIR` writes a short MJPG test video; `compare X86 NAME=FILE...` checks labels.
+# Helpers for check.sh: `video OUT.avi SAMPLES_DIR [REPEATS]` writes a short MJPG test video; `compare X86 NAME=FILE...`
+# checks labels; `serve PID LOG CLIP PHOTO X86 NAME` asks the emulated service for its status and a classification.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 FRAME_SIZE = (320, 240)  # width, height
+SERVING = re.compile(r"serving on http://127\.0\.0\.1:(\d+)/")
+START_TIMEOUT_S = 240  # numpy, OpenCV, the interpreter and the web stack all load under emulation first
+REQUEST_TIMEOUT_S = 120  # an upload waits for the live loop's frame under way, emulated too
 
 
-def make_video(out: str, samples: str) -> None:
-    """12 frames, 320x240, MJPG .avi: each sample photo as is, mirrored, and zoomed in to its centre."""
+def make_video(out: str, samples: str, repeats: int = 1) -> None:
+    """12 frames (times `repeats`), 320x240, MJPG .avi: each sample photo as is, mirrored, and zoomed in to its centre."""
     import cv2
 
     photos = sorted(Path(samples).glob("*.jpg"))
@@ -18,13 +26,17 @@ def make_video(out: str, samples: str) -> None:
     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*"MJPG"), 4.0, FRAME_SIZE)
     if not writer.isOpened():
         sys.exit(f"check.py: OpenCV cannot write {out}")
-    count = 0
+    frames = []
     for photo in photos:
         image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
         height, width = image.shape[:2]
         zoomed = image[height // 8: height - height // 8, width // 8: width - width // 8]
-        for variant in (image, cv2.flip(image, 1), zoomed):
-            writer.write(cv2.resize(variant, FRAME_SIZE, interpolation=cv2.INTER_AREA))
+        frames += [cv2.resize(variant, FRAME_SIZE, interpolation=cv2.INTER_AREA)
+                   for variant in (image, cv2.flip(image, 1), zoomed)]
+    count = 0
+    for _ in range(repeats):
+        for frame in frames:
+            writer.write(frame)
             count += 1
     writer.release()
     print(f"[check] video {out}: {count} frames {FRAME_SIZE[0]}x{FRAME_SIZE[1]} MJPG from {len(photos)} photos")
@@ -73,6 +85,81 @@ def compare(reference: str, others: list[str]) -> int:
     return 1 if mismatches else 0
 
 
+def check_service(pid: int, log: str, clip: str, photo: str, reference: str, name: str) -> int:
+    """Wait for the service (process `pid`, stderr in `log`) to name its port, then GET /api/status and POST `photo`
+    to /api/classify as the raw body; 1 unless both answer 200, the status names the model and `clip`, and the
+    label is the one x86 gave `photo` in `reference`."""
+    start = time.monotonic()
+    port = _wait_for_port(pid, Path(log))
+    if port is None:
+        return 1
+    up_s = time.monotonic() - start
+    base = f"http://127.0.0.1:{port}"
+    problems = []
+    code, status = _request(f"{base}/api/status")
+    sources = list(status.get("sources", {}).values())
+    model = status.get("model", {})
+    if code != 200 or not model.get("sha256") or not model.get("labels"):
+        problems.append(f"/api/status answered {code}: {status} (expected 200 and the model)")
+    elif status.get("mode") != "live" or len(sources) != 1 or Path(clip).name not in sources[0].get("source", ""):
+        problems.append(f"/api/status: mode {status.get('mode')!r}, sources {sources} (expected live, {clip})")
+    ref = read_results(reference).get(Path(photo).name)
+    classify_code, got = _request(f"{base}/api/classify", Path(photo).read_bytes())
+    if ref is None or "error" in ref:
+        problems.append(f"the x86 run has no result for {Path(photo).name}")
+    elif classify_code != 200 or got.get("label") != ref["label"]:
+        problems.append(f"/api/classify {Path(photo).name} answered {classify_code}: {got} "
+                        f"(expected 200 and x86's {_cell(ref)})")
+    for problem in problems:
+        print(f"MISMATCH {name} serve: {problem}")
+    if problems:
+        return 1
+    print(f"[check] {name} serve: up after {up_s:.0f} s on port {port}; /api/status 200 ({model['runtime']}, "
+          f"model {model['sha256'][:12]}, source {sources[0]['source']}); /api/classify {Path(photo).name} 200: "
+          f"{_cell(got)}, x86 {_cell(ref)}; {time.monotonic() - start:.0f} s")
+    return 0
+
+
+def _wait_for_port(pid: int, log: Path) -> int | None:
+    """The port the service's stderr names, or None (saying why) if the process ends or is not up in time."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = _read(log)
+        match = SERVING.search(text)
+        if match:
+            return int(match.group(1))
+        if not Path(f"/proc/{pid}").exists() or "State:\tZ" in _proc_status(pid):
+            print(f"MISMATCH the service ended before it served; its stderr:\n{text[-2000:]}")
+            return None
+        time.sleep(1)
+    print(f"MISMATCH the service named no port within {START_TIMEOUT_S} s; its stderr:\n{_read(log)[-2000:]}")
+    return None
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _proc_status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # it ended between the two looks
+        return "State:\tZ"
+
+
+def _request(url: str, body: bytes | None = None) -> tuple[int, dict]:
+    """(HTTP status, JSON answer) of a GET, or of a POST of `body` as a JPEG; (0, {"error": ...}) if none came."""
+    headers = {} if body is None else {"Content-Type": "image/jpeg"}
+    request = urllib.request.Request(url, body, headers, method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {"error": exc.read().decode("utf-8", "replace")}
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return 0, {"error": str(exc)}
+
+
 def _cell(record: dict | None) -> str:
     if record is None:
         return "(missing)"
@@ -82,9 +169,12 @@ def _cell(record: dict | None) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "video":
-        make_video(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "video":
+        make_video(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
     elif len(sys.argv) >= 3 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3:]))
+    elif len(sys.argv) == 8 and sys.argv[1] == "serve":
+        sys.exit(check_service(int(sys.argv[2]), *sys.argv[3:]))
     else:
-        sys.exit("usage: check.py video OUT.avi SAMPLES_DIR | check.py compare X86.jsonl NAME=FILE.jsonl...")
+        sys.exit("usage: check.py video OUT.avi SAMPLES_DIR [REPEATS] | check.py compare X86.jsonl NAME=FILE.jsonl..."
+                 " | check.py serve PID STDERR.log CLIP.avi PHOTO.jpg X86.jsonl NAME")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks that antbee-edge --json gives the x86 labels on an emulated Raspberry Pi 4 (aarch64) with litert and tflite-runtime.
+# Checks that antbee-edge --json gives the x86 labels on an emulated Raspberry Pi 4 (aarch64) with litert and tflite-runtime,
+# and that the emulated antbee-edge --serve (each runtime, a video source) answers /api/status and /api/classify as x86 would.
 # Usage: tools/aarch64/check.sh   (ANTBEE_X86_PYTHON: a python with antbee installed, default python3;
-#        cache as for build_env.sh). Exits 0 if every label matches, 1 on a mismatch or failure,
+#        cache as for build_env.sh). Exits 0 if every label matches and the service answers, 1 on a mismatch or failure,
 #        77 if this machine cannot emulate (no root, no unshare -m, no qemu-aarch64, or no apt-get/dpkg and
 #        Debian keyring to fetch the arm64 sysroot). It installs nothing on the host: .ci/run installs qemu-user.
 set -euo pipefail
@@ -26,10 +27,13 @@ fi
 "$HERE/build_env.sh" >&2
 log "aarch64 environment ready after ${SECONDS} s"
 
-WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+SERVER=""   # the emulated service's pid while it runs: killed on every way out
+WORK="$(mktemp -d)"; trap '[ -z "$SERVER" ] || kill -KILL "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 cd "$WORK"   # no artifacts/ here, so antbee-edge uses the model shipped in the package
 SAMPLES="$("$PY" -c 'import pathlib, antbee.edge as e; print(pathlib.Path(e.__file__).parent / "samples")')"
 "$PY" "$HERE/check.py" video "$WORK/clip.avi" "$SAMPLES"
+# A video file's end ends the service, so the service's clip repeats the frames: it outlasts the requests.
+"$PY" "$HERE/check.py" video "$WORK/serve.avi" "$SAMPLES" 20
 
 edge() {  # edge NAME COMMAND...: antbee-edge --json on the samples, then on the video, into NAME.jsonl
   local name="$1" start=$SECONDS; shift
@@ -48,6 +52,30 @@ edge tflite-runtime env ANTBEE_AARCH64_RUNTIME=tflite "$HERE/run.sh" -m antbee.e
 STATUS=0
 "$PY" "$HERE/check.py" compare "$WORK/x86.jsonl" litert="$WORK/litert.jsonl" \
   tflite-runtime="$WORK/tflite-runtime.jsonl" || STATUS=1
+
+STOP_S=90  # SIGTERM ends the frame under way, the requests and the event log, emulated
+serve() {  # serve NAME AARCH64_RUNTIME EDGE_RUNTIME: the emulated service on a free loopback port, asked from x86
+  local name="$1" start=$SECONDS code=0 photos=("$SAMPLES"/*.jpg)
+  env ANTBEE_AARCH64_RUNTIME="$2" "$HERE/run.sh" -m antbee.edge --runtime "$3" --video "$WORK/serve.avi" \
+    --serve 127.0.0.1:0 --events "$WORK/$name-events.db" >"$WORK/$name-serve.out" 2>"$WORK/$name-serve.log" &
+  SERVER=$!
+  "$PY" "$HERE/check.py" serve "$SERVER" "$WORK/$name-serve.log" "$WORK/serve.avi" "${photos[-1]}" \
+    "$WORK/x86.jsonl" "$name" || FAILED=1
+  if ! kill -TERM "$SERVER" 2>/dev/null; then
+    log "$name serve: it ended before SIGTERM (its clip ended?)"; FAILED=1
+  fi
+  for _ in $(seq "$STOP_S"); do kill -0 "$SERVER" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$SERVER" 2>/dev/null; then
+    log "$name serve: still running ${STOP_S} s after SIGTERM: killed"; FAILED=1; kill -KILL "$SERVER"
+  fi
+  wait "$SERVER" || code=$?
+  SERVER=""
+  [ "$code" = 0 ] || { tail -20 "$WORK/$name-serve.log" >&2; FAILED=1; }
+  log "$name serve: SIGTERM -> exit $code, $(grep -m1 -o 'stopped.*' "$WORK/$name-serve.log" || echo 'no "stopped" line');" \
+      "$((SECONDS - start)) s"
+}
+serve litert litert litert
+serve tflite-runtime tflite tflite-runtime
 [ "$FAILED" = 0 ] || STATUS=1
 log "$(qemu-aarch64 --version | head -1), -cpu ${ANTBEE_AARCH64_CPU:-cortex-a72}; total ${SECONDS} s;" \
     "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
