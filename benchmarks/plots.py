@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from antbee.common.files import publish
+from antbee.common.files import publish, scratch_name
 from antbee.benchmarks.results import Report
 
 LATENCY_PNG, SIZE_PNG, CONFUSION_PNG = "latency.png", "size_vs_accuracy.png", "confusion_matrices.png"
@@ -26,8 +24,7 @@ def _pyplot():
 def _save(fig, path: Path) -> Path:
     plt = _pyplot()
     fig.tight_layout()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(handle)
+    temporary = scratch_name(path, ".png")
     try:
         fig.savefig(temporary, dpi=110)
         publish(temporary, path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -11,9 +11,10 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     """Write `data` to a temporary file beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = scratch_name(path, ".tmp")
+    # Created inside the `try`: a signal landing right after creation still finds the cleanup armed.
     try:
-        with os.fdopen(handle, "wb") as out:
+        with open(temporary, "xb") as out:
             out.write(data.encode() if isinstance(data, str) else data)
         publish(temporary, path)
     finally:
@@ -21,9 +22,14 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     return path
 
 
+def scratch_name(path: Path, suffix: str) -> Path:
+    """An unused hidden name beside `path` for work in progress; the caller creates it with an exclusive open."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
+
+
 def publish(temporary: str | Path, path: Path) -> Path:
     """Rename a finished temporary file into place, readable as a plain open() would have made it."""
-    umask = os.umask(0)  # mkstemp creates files 0600; models and reports are meant to be shared
+    umask = os.umask(0)  # some writers (mkstemp, savefig) create files 0600; models and reports are shared
     os.umask(umask)
     os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)

@@ -108,9 +108,9 @@ def convert_run(options: ConvertOptions, tracker=None) -> ConvertResult:
     info = ModelInfo(labels=split.classes, size=IMAGE_SIZE, resize=split.resize, mean=0.0, std=1.0,
                      extra={"variant": options.variant, "source": str(keras_path)})
     final = options.out or model_file(run, options.variant)
-    candidate = write_model(content, info, model_card(split.classes, options.variant),
-                            final.with_name(f".{final.name}.verifying"))
+    candidate = final.with_name(f".{final.name}.verifying")
     try:
+        write_model(content, info, model_card(split.classes, options.variant), candidate)
         result = verify(candidate, options.variant, test.pixels, test.labels, keras_scores(model, test.pixels),
                         options.max_drop)
         target = final if result.passed else rejected_twin(final)

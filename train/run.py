@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import secrets
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -138,8 +138,10 @@ def prepare_data(split: Split, options: TrainOptions, features_model, tracker) -
 def write_run(out: Path, model, split: Split, metrics: dict, history: dict, plots) -> None:
     """Write every artifact to a staging folder, then move each into `out` by atomic rename."""
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    staging = out / f".staging-{secrets.token_hex(6)}"
+    # Made inside the `try`: an interrupt landing just after the folder appears must still remove it.
     try:
+        staging.mkdir()
         model.save(staging / KERAS_MODEL)
         (staging / LABELS).write_text("".join(f"{c}\n" for c in split.classes))
         split.save(staging / SPLIT)
