@@ -74,7 +74,7 @@ class MqttLink:
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> int:
         """Wait up to `timeout` s for the backlog, say `offline` and disconnect; returns how many events are left
         (they go out on the next start)."""
-        left = self.outbox.drain(timeout)
+        self.outbox.drain(timeout)
         self.outbox.stop()
         self.rollout.stop()
         if self.connected:
