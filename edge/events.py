@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from antbee.common.errors import UsageError
 
-CLASSIFICATION, LABEL, MODEL = "classification", "label", "model"
+CLASSIFICATION, LABEL, MODEL, SOURCE = "classification", "label", "model", "source"
 NO_CLASS = "(none)"  # the label counted for a result where no class reached the threshold
 FILES_SOURCE = "files"  # the source_id of image files classified by a plain antbee-edge run
 DEFAULT_KEEP = "30d"
