@@ -97,7 +97,8 @@ def edge(
         "--no-auth", help="Listen beyond 127.0.0.1 without a token (anyone on the network can use it).")] = False,
     events: Annotated[Path | None, typer.Option(
         metavar="PATH.db",
-        help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
+        help="The SQLite event log (classifications of files; label changes, minute counts and outages of live "
+             "sources). Default with --serve: $XDG_STATE_HOME/antbee/events.db; else none.")] = None,
     events_keep: Annotated[str, typer.Option(
         metavar="AGE", help="Delete events older than this (30d, 12h, 90m, 3600s).")] = "30d",
     max_upload: Annotated[float, typer.Option(metavar="MB", help="The largest image upload.")] = 20,
@@ -111,7 +112,7 @@ def edge(
     debounce_score: Annotated[float, typer.Option(
         metavar="S", help="The score those frames must reach.")] = 0.6,
     samples: Annotated[Path | None, typer.Option(
-        metavar="DIR", help="With --serve and a source: keep frames worth relabelling as "
+        metavar="DIR", help="With a camera or stream: keep frames worth relabelling as "
         "DIR/<label>/<time>_<source>.jpg (see docs/deploy-pi.md).")] = None,
     sample_below: Annotated[float, typer.Option(
         metavar="S", help="Keep a frame whose top score is below this.")] = 0.6,
@@ -171,15 +172,15 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
-        if samples is not None:
-            raise UsageError("--samples without --serve: the samples' scores go to the service's event log")
-        log = None if events is None else _event_log(events, events_keep, options)
+        sampling = _sampling(options, samples, sample_below, samples_per_minute, samples_keep, sample_share)
+        debounce = _debounce(debounce_frames, debounce_score)
+        log = None if events is None else _event_log(events, events_keep)
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
     code = _run_files(classifier, items, plan.workers, options, stats, log) if items is not None else \
-        _run_frames(classifier, options, stats)
+        _run_frames(classifier, options, stats, log, _recorders(log, classifier, sampling, debounce))
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
     rate = f", {summary.mean_fps:.1f} fps mean" if options.live else ""
@@ -209,12 +210,41 @@ def _run_files(classifier, items, workers, options, stats, log=None) -> int:
     return 0
 
 
-def _event_log(path, keep, options):
+def _event_log(path, keep):
     from antbee.edge.events import EventLog, parse_age
 
-    if options.live:
-        raise UsageError("--events with --camera or --video: the live event log comes with --serve")
     return EventLog(path, parse_age(keep))
+
+
+def _sampling(options, folder, *settings):
+    if folder is None:
+        return None
+    if not options.live:
+        raise UsageError("--samples without --camera or --video: expected a live source to sample")
+    from antbee.edge.sampling import SampleOptions
+
+    return SampleOptions(folder, *settings)
+
+
+def _debounce(frames, score) -> tuple[int, float]:
+    from antbee.edge.debounce import Debouncer
+
+    Debouncer(frames, score)  # refuses bad settings, naming the flag, before anything opens
+    return frames, score
+
+
+def _recorders(log, classifier, sampling, debounce) -> list:
+    """A live run's sinks beyond the terminal: the event log's (with --events) and the sampler (with --samples)."""
+    sinks = []
+    if log is not None:
+        from antbee.edge.eventsink import EventSink
+
+        sinks.append(EventSink(log, classifier, debounce))
+    if sampling is not None:
+        from antbee.edge.sampling import Sampler
+
+        sinks.append(Sampler(sampling, classifier, log))
+    return sinks
 
 
 def _log(log, result, classifier) -> None:
@@ -225,7 +255,9 @@ def _log(log, result, classifier) -> None:
     log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
 
 
-def _run_frames(classifier, options, stats) -> int:
+def _run_frames(classifier, options, stats, log=None, recorders=()) -> int:
+    """Classify the live sources until they end or Ctrl-C; `recorders` are sinks that write the event log
+    and samples; the log is closed here."""
     import cv2
 
     from antbee.edge.pipeline import run_live
@@ -236,9 +268,12 @@ def _run_frames(classifier, options, stats) -> int:
         window = open_window(options.display)  # before the sources: a failure here must not leave them open
         frames = open_frames(options)
     except AntbeeError as exc:
+        if log is not None:
+            log.close()
         _fail(exc)
     terminal = Terminal(classifier, stats, options.json)
     sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
+    sinks += recorders
     code = 0
     try:
         ending = run_live(classifier, frames, sinks, options.max_frames)
@@ -255,6 +290,8 @@ def _run_frames(classifier, options, stats) -> int:
         stuck = frames.close()
         stats.dropped = frames.dropped
         terminal.close()
+        if log is not None:
+            log.close()
         if stuck:
             _note(f"{stuck} source read(s) still blocked at exit; left to the operating system")
         if window:

@@ -191,8 +191,7 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     events = EventLog(events_path, keep_s)
     if options.events is None:
         note(f"event log: {events_path} (--events to choose)")
-    service = Service(slot, events, str(classifier_options.model), classifier_options.runtime,
-                      (options.debounce_frames, options.debounce_score))
+    service = Service(slot, events, str(classifier_options.model), classifier_options.runtime)
     watcher = ModelWatcher(Path(classifier_options.model), slot, _reporter(service, note))
     closed = []
 
@@ -218,7 +217,7 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         server.should_exit = True
 
     loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended,
-                                                options.sampling())
+                                                options.sampling(), (options.debounce_frames, options.debounce_score))
     server.on_exit = end_streams
     shown = f"[{host}]" if ":" in host else host
     watcher.start()
