@@ -113,10 +113,12 @@ def test_serve_takes_mqtt_too(broker, tiny_models, tmp_path):
 def test_a_run_of_files_publishes_its_classifications_before_it_exits(broker, tiny_models, tmp_path):
     watch = Subscriber(broker, ("antbee/hive-3/event",))
     image = str(REPO_ROOT / "edge" / "samples" / "bee_1.jpg")
-    run = _edge(*device_args(broker, tiny_models, tmp_path), image, image)
+    run = _edge(*device_args(broker, tiny_models, tmp_path), image)
     assert run.returncode == 0, run.stderr
     events = watch.wait(lambda s: len(s.json("antbee/hive-3/event")) == 2 and s.json("antbee/hive-3/event"))
-    assert [(e["kind"], e["source_id"], e["source"]) for e in events] == [("classification", "files", image)] * 2
+    assert [(e["kind"], e["source_id"], e["source"]) for e in events] == [("classification", "files", image),
+                                                                          ("counts", "files", None)]
+    assert events[1]["detail"]["counts"] == {events[0]["label"]: 1}
     watch.close()
 
 
