@@ -122,8 +122,8 @@ class MqttLink:
     def _send_event(self, event: Event) -> Any:
         payload = {**event._asdict(), "device": self.topics.device}
         info = self._client.publish(self.topics.event, json.dumps(payload, ensure_ascii=False), qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            return None
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+            return None  # not connected: paho keeps it and the next connect sends again from the watermark
         if event.kind == LABEL and event.source_id is not None:
             self._add_source(event.source_id)
             state = {"label": event.label, "score": event.score, "since": event.time}
