@@ -4,6 +4,7 @@ will after kill -9, offline after SIGTERM, --serve with --mqtt, the flags' check
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -110,6 +111,46 @@ def test_a_frozen_device_is_announced_offline_by_its_keepalive(broker, tiny_mode
         device.process.send_signal(signal.SIGCONT)
         device.stop(signal.SIGKILL)
         watch.close()
+
+
+def test_what_a_killed_device_had_not_sent_goes_out_on_its_next_start(broker, tiny_models, tmp_path, stream):
+    broker.stop()  # the broker is away while the device classifies and logs
+    args = device_args(broker, tiny_models, tmp_path, "--video", f"cam={stream.url}")
+    device = Device(*args)
+    try:
+        logged = wait_for(lambda: label_seqs(tmp_path / "events.db")[1:] and label_seqs(tmp_path / "events.db"))
+    finally:
+        device.stop(signal.SIGKILL)
+    broker.start()
+    watch = Subscriber(broker, ("antbee/hive-3/event",))
+    again = Device(*args)
+    try:
+        watch.wait(lambda s: {e["seq"] for e in s.json("antbee/hive-3/event")} >= set(logged), timeout=30)
+    finally:
+        again.stop()
+        watch.close()
+
+
+def label_seqs(path: Path) -> list[int]:
+    """The seqs of the label events in the event log at `path` so far (read beside the writing process)."""
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [seq for (seq,) in db.execute("SELECT seq FROM events WHERE kind = 'label' ORDER BY seq")]
+    except sqlite3.OperationalError:
+        return []  # the writer has not made the table yet
+    finally:
+        db.close()
+
+
+def wait_for(check, timeout: float = 30.0):
+    end = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s")
+        time.sleep(0.2)
+    return value
 
 
 def test_serve_takes_mqtt_too(broker, tiny_models, tmp_path):
