@@ -208,3 +208,23 @@ def test_a_run_without_mqtt_never_imports_paho(tiny_models, tmp_path):
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     code, loaded = json.loads(run.stderr.strip().splitlines()[-1])
     assert code == 0 and loaded == []
+
+
+def test_without_the_mqtt_extra_the_message_says_what_to_install(tiny_models, tmp_path):
+    # A finder that hides paho, as in a plain `pip install antbee`.
+    probe = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'paho':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from antbee.edge.cli import main\n"
+        f"sys.argv = ['antbee-edge', '--mqtt', 'mqtt://localhost', '--model', {str(tiny_models.int8)!r}, "
+        f"'--events', {str(tmp_path / 'e.db')!r}, {str(REPO_ROOT / 'edge' / 'samples' / 'bee_1.jpg')!r}]\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "--mqtt needs paho-mqtt (not installed): pip install 'antbee[mqtt]'" in run.stderr
+    assert not (tmp_path / "e.db").exists()  # refused before anything opened
