@@ -321,8 +321,10 @@ def _log(log, result, classifier) -> None:
 
 def _run_frames(classifier, options, stats, log=None, recorders=(), mqtt=None, slot=None) -> int:
     """Classify the live sources until they end or Ctrl-C; `recorders` are sinks that write the event log
-    and samples; with `mqtt`, the log and `slot` go on the broker (SIGTERM ends the run like Ctrl-C); the log
+    and samples; with `mqtt`, the log and `slot` go on the broker. SIGTERM ends the run like Ctrl-C; the log
     is closed here."""
+    import signal
+
     import cv2
 
     from antbee.edge.pipeline import run_live
@@ -339,12 +341,11 @@ def _run_frames(classifier, options, stats, log=None, recorders=(), mqtt=None, s
     terminal = Terminal(classifier, stats, options.json)
     sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
     sinks += recorders
+    # A device under systemd is stopped with SIGTERM: end as after Ctrl-C, so the minute's counts are
+    # written and, with --mqtt, the backlog and `offline` go out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     device = None
     if mqtt is not None:
-        import signal
-
-        # A device under systemd is stopped with SIGTERM: end as after Ctrl-C, so the backlog and `offline` go out.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
         device = _mqtt_device(mqtt, log, slot, [grabber.opener.source_id for grabber in frames.grabbers])
         sinks += device.sinks
     code = 0

@@ -226,28 +226,29 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended,
                                                 options.sampling(), (options.debounce_frames, options.debounce_score))
     server.on_exit = end_streams
-    if mqtt is not None:
-        from antbee.edge.mqtt.device import start_device
-
-        sources = [] if frames is None else [grabber.opener.source_id for grabber in frames.grabbers]
-        device = start_device(mqtt, events, slot, sources, note, service.model_outcome)
-        if loop is not None:
-            loop.sinks += device.sinks
-    shown = f"[{host}]" if ":" in host else host
-    watcher.start()
-    what = "API only: no source given" if loop is None else f"{len(frames.grabbers)} live source(s)"
-    note(f"serving on http://{shown}:{listener.getsockname()[1]}/ ({what})")
-    if loop is not None:
-        loop.start()
-    # uvicorn handles SIGTERM and SIGINT itself while it runs, then raises the signal again for the
-    # handlers it found; these make that second delivery end run() normally, so the log is closed.
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    # A stop signal from here on ends the run cleanly, also one that comes before uvicorn has put in
+    # its own handlers (a broker or a test may see the device up by then). uvicorn puts these back when
+    # it ends and raises what it caught again into them, which then changes nothing.
+    previous = {number: signal.signal(number, lambda *_: setattr(server, "should_exit", True))
+                for number in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if mqtt is not None:
+            from antbee.edge.mqtt.device import start_device
+
+            sources = [] if frames is None else [grabber.opener.source_id for grabber in frames.grabbers]
+            device = start_device(mqtt, events, slot, sources, note, service.model_outcome)
+            if loop is not None:
+                loop.sinks += device.sinks
+        shown = f"[{host}]" if ":" in host else host
+        watcher.start()
+        what = "API only: no source given" if loop is None else f"{len(frames.grabbers)} live source(s)"
+        note(f"serving on http://{shown}:{listener.getsockname()[1]}/ ({what})")
+        if loop is not None:
+            loop.start()
         server.run(sockets=[listener])
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if loop is not None:
             loop.stop()
             loop.join()  # the sources are closed and the last results logged before the log closes

@@ -47,8 +47,11 @@ class LiveLoop:
         self.frames.stop()
 
     def join(self) -> None:
-        """Wait for the loop to end and its sources to be closed."""
-        self._thread.join()
+        """Wait for the loop to end and its sources to be closed; a loop stopped before it started closes them now."""
+        if self._thread.ident is None:
+            self.stuck = self.frames.close()
+        else:
+            self._thread.join()
 
     def _run(self) -> None:
         try:
