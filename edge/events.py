@@ -11,11 +11,11 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from antbee.common.errors import UsageError
 
-CLASSIFICATION, LABEL, MODEL = "classification", "label", "model"
+CLASSIFICATION, LABEL, MODEL, COUNTS = "classification", "label", "model", "counts"
 NO_CLASS = "(none)"  # the label counted for a result where no class reached the threshold
 FILES_SOURCE = "files"  # the source_id of image files classified by a plain antbee-edge run
 DEFAULT_KEEP = "30d"
@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS minute_counts (
     label     TEXT NOT NULL,
     count     INTEGER NOT NULL,
     PRIMARY KEY (minute, source_id, label)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS marks (
+    name      TEXT PRIMARY KEY,
+    seq       INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -113,6 +117,7 @@ class EventLog:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._pruned = 0.0
+        self._listeners: list[Callable[[], None]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -132,17 +137,25 @@ class EventLog:
                 "INSERT INTO events (time, kind, source_id, source, label, score, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (iso_time(now), kind, source_id, source, label, score, json.dumps(detail, ensure_ascii=False)))
             seq = cursor.lastrowid
+        self._written()
         if now - self._pruned > PRUNE_EVERY_S:
             self.prune()
         return seq
+
+    def on_write(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (quick, from the writing thread) after each commit of new events."""
+        self._listeners.append(listener)
 
     def count(self, source_id: str, label: str) -> None:
         """Count one result for its minute; counts are written when the minute is over (and at close)."""
         minute = iso_time(self._clock() // 60 * 60)
         with self._lock:
-            if self._counts and minute not in {key[0] for key in self._counts}:
+            flushed = bool(self._counts) and minute not in {key[0] for key in self._counts}
+            if flushed:
                 self._flush_counts()
             self._counts[(minute, source_id, label)] += 1
+        if flushed:
+            self._written()
 
     def events(self, since: str | None = None, limit: int = 100, kinds: tuple[str, ...] = (CLASSIFICATION, LABEL)
                ) -> list[Event]:
@@ -158,6 +171,42 @@ class EventLog:
         with self._lock:
             rows = self._db.execute(query, arguments).fetchall()
         return [Event(*row[:7], json.loads(row[7])) for row in rows]
+
+    def after(self, seq: int, limit: int = 100) -> list[Event]:
+        """Events of every kind with a seq above `seq`, oldest first, up to `limit`."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+        return [Event(*row[:7], json.loads(row[7])) for row in rows]
+
+    def count_after(self, seq: int) -> int:
+        """How many events have a seq above `seq`."""
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM events WHERE seq > ?", (seq,)).fetchone()[0]
+
+    def mark(self, name: str) -> int:
+        """The seq a forwarder `name` has delivered up to. The first time: the newest seq, so that a forwarder
+        turned on later starts with the events written from then on."""
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM marks WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                return row[0]
+            newest = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            self._db.execute("INSERT INTO marks VALUES (?, ?)", (name, newest))
+            return newest
+
+    def set_mark(self, name: str, seq: int) -> None:
+        """Persist that forwarder `name` has delivered every event up to `seq`."""
+        with self._lock:
+            self._db.execute("INSERT INTO marks VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                             (name, seq))
+
+    def flush(self) -> None:
+        """Write the pending minute counts now (and their `counts` events)."""
+        with self._lock:
+            flushed = bool(self._counts)
+            self._flush_counts()
+        if flushed:
+            self._written()
 
     def minute_counts(self) -> list[tuple[str, str, str, int]]:
         """Every (minute, source_id, label, count) written so far, oldest first."""
@@ -189,5 +238,19 @@ class EventLog:
             "INSERT INTO minute_counts VALUES (?, ?, ?, ?) "
             "ON CONFLICT (minute, source_id, label) DO UPDATE SET count = count + excluded.count",
             [(*key, count) for key, count in self._counts.items()])
+        # One counts event per (minute, source): the counts added now, so that a minute flushed twice (at a
+        # stop and again after a restart within it) adds up at a subscriber as in minute_counts.
+        written = iso_time(self._clock())
+        per_source: dict[tuple[str, str], dict[str, int]] = {}
+        for (minute, source_id, label), count in self._counts.items():
+            per_source.setdefault((minute, source_id), {})[label] = count
+        self._db.executemany(
+            "INSERT INTO events (time, kind, source_id, detail) VALUES (?, ?, ?, ?)",
+            [(written, COUNTS, source_id, json.dumps({"minute": minute, "counts": counts}, ensure_ascii=False))
+             for (minute, source_id), counts in per_source.items()])
         self._db.execute("COMMIT")
         self._counts.clear()
+
+    def _written(self) -> None:
+        for listener in self._listeners:
+            listener()

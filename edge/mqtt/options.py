@@ -1,0 +1,102 @@
+"""The --mqtt settings: a frozen MqttOptions checked where the flags enter, and the broker address they name."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
+
+from antbee.common.errors import UsageError
+
+DEFAULT_PREFIX = "antbee"
+DEFAULT_KEEPALIVE_S = 30
+PASSWORD_ENV = "ANTBEE_MQTT_PASSWORD"
+PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+class Broker(NamedTuple):
+    """Where and how to connect: host, port, TLS (with an optional CA file), user and password."""
+
+    host: str
+    port: int
+    tls: bool
+    ca: Path | None
+    user: str | None
+    password: str | None
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    """The MQTT flags, one field each: --mqtt, --mqtt-ca, --mqtt-user, --mqtt-password-file, --device-id,
+    --group, --mqtt-prefix, --mqtt-frames, --mqtt-keepalive."""
+
+    mqtt: str
+    mqtt_ca: Path | None = None
+    mqtt_user: str | None = None
+    mqtt_password_file: Path | None = None
+    device_id: str | None = None
+    group: str | None = None
+    mqtt_prefix: str = DEFAULT_PREFIX
+    mqtt_frames: bool = False
+    mqtt_keepalive: int = DEFAULT_KEEPALIVE_S
+
+    def __post_init__(self) -> None:
+        self.broker()  # refuses a bad URL, CA file or password file, naming the flag
+        check_name("--device-id", self.device)
+        if self.group is not None:
+            check_name("--group", self.group)
+        if not self.mqtt_prefix or any(c in self.mqtt_prefix for c in "+#") or \
+                self.mqtt_prefix.startswith("/") or self.mqtt_prefix.endswith("/"):
+            raise UsageError(f"--mqtt-prefix {self.mqtt_prefix!r}: expected a topic prefix such as antbee "
+                             "(not empty, no + or #, no leading or trailing /)")
+        if not 5 <= self.mqtt_keepalive <= 65535:
+            raise UsageError(f"--mqtt-keepalive {self.mqtt_keepalive}: expected seconds between 5 and 65535")
+
+    @property
+    def device(self) -> str:
+        """The device id: --device-id, else this machine's host name."""
+        return self.device_id if self.device_id is not None else socket.gethostname()
+
+    def broker(self) -> Broker:
+        """The broker the flags name (the password read from its file or ANTBEE_MQTT_PASSWORD)."""
+        url = urlsplit(self.mqtt)
+        try:
+            port = url.port
+        except ValueError:
+            port = -1
+        if url.scheme not in PORTS or not url.hostname or port == -1 or url.path not in ("", "/") or \
+                url.query or url.fragment:
+            raise UsageError(f"--mqtt {self.mqtt!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        if url.password is not None:
+            raise UsageError(f"--mqtt {url.scheme}://{url.hostname}...: a password in the URL is refused (it shows in "
+                             f"the process list); put it in a file named by --mqtt-password-file or in {PASSWORD_ENV}")
+        tls = url.scheme == "mqtts"
+        if self.mqtt_ca is not None and not tls:
+            raise UsageError(f"--mqtt-ca {self.mqtt_ca}: expected an mqtts:// URL to go with it")
+        if self.mqtt_ca is not None and not self.mqtt_ca.is_file():
+            raise UsageError(f"--mqtt-ca {self.mqtt_ca}: not a file (expected the broker's CA certificate, PEM)")
+        user = self.mqtt_user if self.mqtt_user is not None else \
+            (unquote(url.username) if url.username else None)
+        return Broker(url.hostname, port or PORTS[url.scheme], tls, self.mqtt_ca, user, self._password())
+
+    def _password(self) -> str | None:
+        if self.mqtt_password_file is None:
+            return os.environ.get(PASSWORD_ENV) or None
+        try:
+            text = self.mqtt_password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--mqtt-password-file {self.mqtt_password_file}: cannot read it ({exc})") from None
+        password = text.rstrip("\r\n")
+        if not password:
+            raise UsageError(f"--mqtt-password-file {self.mqtt_password_file}: empty (expected the password)")
+        return password
+
+
+def check_name(flag: str, name: str) -> None:
+    """Refuse a topic level that is empty or holds /, + or # (UsageError naming `flag`)."""
+    if not name or any(c in name for c in "/+#") or not name.isprintable():
+        raise UsageError(f"{flag} {name!r}: expected a name usable as one MQTT topic level "
+                         "(not empty, no /, + or #)")

@@ -1,0 +1,139 @@
+"""A real Mosquitto broker for the MQTT tests (on a free 127.0.0.1 port, stoppable and restartable) and a subscriber."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mosquitto:
+    """mosquitto -c <tmp>/mosquitto.conf: anonymous, persistent (saved when stopped), on one port for its lifetime."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {folder}/\n"
+            f"log_dest file {folder}/mosquitto.log\n"
+            f"user {getpass.getuser()}\n"  # as root it would otherwise switch to a mosquitto user
+            "max_queued_messages 0\n")  # a persistent subscriber's backlog is not cut short
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        """Start (or start again, on the same port) and wait until it accepts connections."""
+        self.process = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError("mosquitto exited:\n" + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not listen within 10 s:\n" + self.log())
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM: it saves its persistence file) and wait."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        path = self.folder / "mosquitto.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A started Mosquitto, always stopped at teardown; the test is skipped when mosquitto is not installed."""
+    if not MOSQUITTO.exists():
+        pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto; .ci/run installs it)")
+    server = Mosquitto(tmp_path / "mosquitto").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Subscriber:
+    """A paho client that subscribes to `topics` and keeps every message; a persistent session if `client_id`."""
+
+    def __init__(self, broker: Mosquitto, topics=("#",), client_id: str = "", qos: int = 1):
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._condition = threading.Condition()
+        self._topics = [(topic, qos) for topic in topics]
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  clean_session=not client_id)
+        self.client.reconnect_delay_set(1, 1)
+        self.client.on_connect = lambda client, *_: client.subscribe(self._topics)
+        self.client.on_message = self._on_message
+        self.client.connect(("127.0.0.1"), broker.port, 30)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._condition:
+            self.messages.append((message.topic, message.payload, bool(message.retain)))
+            self._condition.notify_all()
+
+    def on(self, topic: str) -> list[bytes]:
+        """The payloads received on `topic`, in order."""
+        with self._condition:
+            return [payload for name, payload, _ in self.messages if name == topic]
+
+    def json(self, topic: str) -> list:
+        return [json.loads(payload) for payload in self.on(topic) if payload]
+
+    def wait(self, predicate, timeout: float = 15.0):
+        """Wait until predicate(self) is true (returns its value) or fail after `timeout`."""
+        end = time.monotonic() + timeout
+        with self._condition:
+            while not (value := predicate(self)):
+                left = end - time.monotonic()
+                if left <= 0:
+                    topics = sorted({name for name, _, _ in self.messages})
+                    raise AssertionError(f"timed out after {timeout} s; topics seen: {topics}")
+                self._condition.wait(min(left, 0.2))
+            return value
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def seqs(subscriber: Subscriber, topic: str) -> set[int]:
+    """The seq numbers of the events received on `topic`."""
+    return {event["seq"] for event in subscriber.json(topic)}
