@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -38,7 +39,10 @@ class Broker:
         self.config = folder / "mosquitto.conf"
         self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
                                f"persistence_location {folder}/\nautosave_interval 1\n"
-                               f"log_dest file {folder}/mosquitto.log\n", encoding="utf-8")
+                               f"log_dest file {folder}/mosquitto.log\n"
+                               # as root it would switch to a mosquitto user that cannot write `folder`
+                               f"user {getpass.getuser()}\n"
+                               "max_queued_messages 0\n", encoding="utf-8")  # keep a subscriber's whole backlog
         self.process: subprocess.Popen | None = None
 
     @property
