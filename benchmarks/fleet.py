@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -132,7 +133,8 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
 
     samples = resources.files("antbee.edge").joinpath("samples")
     work = options.out / "fleet-run"
-    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # the last run's broker store and event logs would be counted again
+    work.mkdir(parents=True)
     broker = Broker(work).start()
     streams = AlternatingStreams([jpeg(Path(str(samples / "ant_1.jpg"))), jpeg(Path(str(samples / "bee_1.jpg")))], options.fps,
                                  PERIOD_S).start()
@@ -143,7 +145,6 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
     processes = {}
     try:
         for name in names:
-            events[name].unlink(missing_ok=True)
             processes[name] = _device(options, name, streams.url(name), broker.url, events[name], logs[name])
         progress(f"{options.devices} devices starting")
         _wait_online(recorder, processes, logs, ONLINE_TIMEOUT_S)
