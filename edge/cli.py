@@ -97,7 +97,8 @@ def edge(
         "--no-auth", help="Listen beyond 127.0.0.1 without a token (anyone on the network can use it).")] = False,
     events: Annotated[Path | None, typer.Option(
         metavar="PATH.db",
-        help="The SQLite event log. Default with --serve: $XDG_STATE_HOME/antbee/events.db.")] = None,
+        help="The SQLite event log (classifications of files; label changes, minute counts and outages of live "
+             "sources). Default with --serve: $XDG_STATE_HOME/antbee/events.db; else none.")] = None,
     events_keep: Annotated[str, typer.Option(
         metavar="AGE", help="Delete events older than this (30d, 12h, 90m, 3600s).")] = "30d",
     max_upload: Annotated[float, typer.Option(metavar="MB", help="The largest image upload.")] = 20,
@@ -111,7 +112,7 @@ def edge(
     debounce_score: Annotated[float, typer.Option(
         metavar="S", help="The score those frames must reach.")] = 0.6,
     samples: Annotated[Path | None, typer.Option(
-        metavar="DIR", help="With --serve and a source: keep frames worth relabelling as "
+        metavar="DIR", help="With a camera or stream: keep frames worth relabelling as "
         "DIR/<label>/<time>_<source>.jpg (see docs/deploy-pi.md).")] = None,
     sample_below: Annotated[float, typer.Option(
         metavar="S", help="Keep a frame whose top score is below this.")] = 0.6,
@@ -120,6 +121,26 @@ def edge(
         metavar="N", help="Keep at most this many samples; the oldest are deleted first.")] = 1000,
     sample_share: Annotated[float, typer.Option(
         metavar="SHARE", help="Also keep this random share of the other frames.")] = 0.01,
+    mqtt: Annotated[str | None, typer.Option(
+        metavar="URL", help="Publish the event log, status, state and model to an MQTT broker (mqtt://HOST[:PORT] "
+        "or mqtts://; a user may be in the URL, never a password) and take model rollouts from it; see "
+        "docs/commands.md. Without --events the log goes to $XDG_STATE_HOME/antbee/events.db.")] = None,
+    mqtt_ca: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="The CA certificate (PEM) that signed an mqtts:// broker's.")] = None,
+    mqtt_user: Annotated[str | None, typer.Option(metavar="USER", help="The broker user (else the URL's).")] = None,
+    mqtt_password_file: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="A file holding the broker password (else ANTBEE_MQTT_PASSWORD).")] = None,
+    device_id: Annotated[str | None, typer.Option(
+        metavar="ID", help="This device's topic level (no /, + or #). Default: the host name.",
+        show_default=False)] = None,
+    group: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Also take model rollouts sent to this group.")] = None,
+    mqtt_prefix: Annotated[str, typer.Option(metavar="PREFIX", help="The first level of every topic.")] = "antbee",
+    mqtt_frames: Annotated[bool, typer.Option(
+        "--mqtt-frames", help="Also publish every frame's result (QoS 0, not kept in the log).")] = False,
+    mqtt_keepalive: Annotated[int, typer.Option(
+        metavar="S", help="MQTT keepalive: the broker announces this device offline about 1.5x S after it "
+        "stops answering.")] = 30,
     print_systemd_unit: Annotated[bool, typer.Option(
         "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
     config: Annotated[Path | None, typer.Option(
@@ -138,6 +159,12 @@ def edge(
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
 
+    try:
+        mqtt_options = _mqtt_options(mqtt, mqtt_ca=mqtt_ca, mqtt_user=mqtt_user, mqtt_password_file=mqtt_password_file,
+                                     device_id=device_id, group=group, mqtt_prefix=mqtt_prefix,
+                                     mqtt_frames=mqtt_frames, mqtt_keepalive=mqtt_keepalive)
+    except AntbeeError as exc:
+        _fail(exc)
     if serve is not None or print_systemd_unit:
         from antbee.edge.serve import ServeOptions, serve_command
 
@@ -156,7 +183,7 @@ def edge(
                 sample_below=sample_below, samples_per_minute=samples_per_minute, samples_keep=samples_keep,
                 sample_share=sample_share), ClassifierOptions(
                 model=model or default_model(), labels=labels, threads=threads, top_k=top_k, threshold=threshold,
-                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note, live)
+                runtime=runtime, reference_kernels=reference_kernels), model is not None, _note, live, mqtt_options)
         except AntbeeError as exc:
             _fail(exc)
         raise typer.Exit(code)
@@ -171,15 +198,23 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
-        if samples is not None:
-            raise UsageError("--samples without --serve: the samples' scores go to the service's event log")
-        log = None if events is None else _event_log(events, events_keep, options)
+        sampling = _sampling(options, samples, sample_below, samples_per_minute, samples_keep, sample_share)
+        debounce = _debounce(debounce_frames, debounce_score)
+        log = None if events is None and mqtt_options is None else _event_log(events, events_keep)
+        slot = None if mqtt_options is None else _slot(classifier)
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
     _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
-    code = _run_files(classifier, items, plan.workers, options, stats, log) if items is not None else \
-        _run_frames(classifier, options, stats)
+    if items is not None:
+        code = _run_files(classifier, items, plan.workers, options, stats, log, mqtt_options, slot)
+    else:
+        if slot is not None:
+            from antbee.edge.modelswap import SlotClassifier
+
+            classifier = SlotClassifier(slot)  # a rollout swaps the model between two frames
+        code = _run_frames(classifier, options, stats, log, _recorders(log, classifier, sampling, debounce),
+                           mqtt_options, slot)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
     rate = f", {summary.mean_fps:.1f} fps mean" if options.live else ""
@@ -189,9 +224,10 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, workers, options, stats, log=None) -> int:
+def _run_files(classifier, items, workers, options, stats, log=None, mqtt=None, slot=None) -> int:
     from antbee.edge.folder import classify_files
 
+    device = None if mqtt is None else _mqtt_device(mqtt, log, slot, (), rollouts=False)
     try:
         for result in classify_files(classifier, items, workers):
             stats.add(result)
@@ -204,17 +240,75 @@ def _run_files(classifier, items, workers, options, stats, log=None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
     finally:
+        if device is not None:
+            device.link.close()
         if log is not None:
             log.close()
     return 0
 
 
-def _event_log(path, keep, options):
-    from antbee.edge.events import EventLog, parse_age
+def _event_log(path, keep):
+    from antbee.edge.events import EventLog, default_path, parse_age
 
-    if options.live:
-        raise UsageError("--events with --camera or --video: the live event log comes with --serve")
+    if path is None:  # --mqtt publishes from the log, so that nothing is lost
+        path = default_path()
+        _note(f"event log: {path} (--events to choose)")
     return EventLog(path, parse_age(keep))
+
+
+def _mqtt_options(url, **flags):
+    from antbee.edge.mqtt.options import MqttOptions, without_mqtt
+
+    if url is None:
+        without_mqtt(flags)
+        return None
+    from antbee.edge.mqtt.device import require_paho
+
+    require_paho()
+    return MqttOptions(url, **flags)
+
+
+def _slot(classifier):
+    from antbee.edge.mqtt.device import slot_of
+
+    return slot_of(classifier)
+
+
+def _mqtt_device(mqtt, log, slot, sources, rollouts=True):
+    from antbee.edge.mqtt.device import start_device
+
+    return start_device(mqtt, log, slot, sources, _note, rollouts=rollouts)
+
+
+def _sampling(options, folder, *settings):
+    if folder is None:
+        return None
+    if not options.live:
+        raise UsageError("--samples without --camera or --video: expected a live source to sample")
+    from antbee.edge.sampling import SampleOptions
+
+    return SampleOptions(folder, *settings)
+
+
+def _debounce(frames, score) -> tuple[int, float]:
+    from antbee.edge.debounce import Debouncer
+
+    Debouncer(frames, score)  # refuses bad settings, naming the flag, before anything opens
+    return frames, score
+
+
+def _recorders(log, classifier, sampling, debounce) -> list:
+    """A live run's sinks beyond the terminal: the event log's (with --events) and the sampler (with --samples)."""
+    sinks = []
+    if log is not None:
+        from antbee.edge.eventsink import EventSink
+
+        sinks.append(EventSink(log, classifier, debounce))
+    if sampling is not None:
+        from antbee.edge.sampling import Sampler
+
+        sinks.append(Sampler(sampling, classifier, log))
+    return sinks
 
 
 def _log(log, result, classifier) -> None:
@@ -225,7 +319,10 @@ def _log(log, result, classifier) -> None:
     log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
 
 
-def _run_frames(classifier, options, stats) -> int:
+def _run_frames(classifier, options, stats, log=None, recorders=(), mqtt=None, slot=None) -> int:
+    """Classify the live sources until they end or Ctrl-C; `recorders` are sinks that write the event log
+    and samples; with `mqtt`, the log and `slot` go on the broker (SIGTERM ends the run like Ctrl-C); the log
+    is closed here."""
     import cv2
 
     from antbee.edge.pipeline import run_live
@@ -236,9 +333,20 @@ def _run_frames(classifier, options, stats) -> int:
         window = open_window(options.display)  # before the sources: a failure here must not leave them open
         frames = open_frames(options)
     except AntbeeError as exc:
+        if log is not None:
+            log.close()
         _fail(exc)
     terminal = Terminal(classifier, stats, options.json)
     sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
+    sinks += recorders
+    device = None
+    if mqtt is not None:
+        import signal
+
+        # A device under systemd is stopped with SIGTERM: end as after Ctrl-C, so the backlog and `offline` go out.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        device = _mqtt_device(mqtt, log, slot, [grabber.opener.source_id for grabber in frames.grabbers])
+        sinks += device.sinks
     code = 0
     try:
         ending = run_live(classifier, frames, sinks, options.max_frames)
@@ -255,6 +363,10 @@ def _run_frames(classifier, options, stats) -> int:
         stuck = frames.close()
         stats.dropped = frames.dropped
         terminal.close()
+        if device is not None:
+            device.link.close()
+        if log is not None:
+            log.close()
         if stuck:
             _note(f"{stuck} source read(s) still blocked at exit; left to the operating system")
         if window:

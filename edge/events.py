@@ -15,7 +15,7 @@ from typing import Any, Callable, NamedTuple
 
 from antbee.common.errors import UsageError
 
-CLASSIFICATION, LABEL, MODEL, COUNTS = "classification", "label", "model", "counts"
+CLASSIFICATION, LABEL, MODEL, SOURCE, COUNTS = "classification", "label", "model", "source", "counts"
 NO_CLASS = "(none)"  # the label counted for a result where no class reached the threshold
 FILES_SOURCE = "files"  # the source_id of image files classified by a plain antbee-edge run
 DEFAULT_KEEP = "30d"

@@ -140,18 +140,19 @@ WantedBy=multi-user.target
 """
 
 
-def serve_command(options: ServeOptions, classifier_options, model_given: bool, note, live=None) -> int:
+def serve_command(options: ServeOptions, classifier_options, model_given: bool, note, live=None, mqtt=None) -> int:
     """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code.
 
-    `live` (the edge run's EdgeOptions, or None for the API alone) names the cameras and videos to classify.
+    `live` (the edge run's EdgeOptions, or None for the API alone) names the cameras and videos to classify;
+    `mqtt` (MqttOptions, or None) the broker to put the service on.
     """
     if options.print_systemd_unit:
         print(systemd_unit(sys.argv[1:]), end="")
         return 0
-    return run_service(options, classifier_options, model_given, note, live)
+    return run_service(options, classifier_options, model_given, note, live, mqtt)
 
 
-def run_service(options: ServeOptions, classifier_options, model_given: bool, note, live=None) -> int:
+def run_service(options: ServeOptions, classifier_options, model_given: bool, note, live=None, mqtt=None) -> int:
     """Serve the HTTP API (and classify `live`'s sources on a worker thread) until SIGTERM or Ctrl-C, or until
     every source has ended; returns the exit code. UsageError/ModelError if it cannot start."""
     # Imported here: a run without --serve never loads the web stack.
@@ -191,15 +192,20 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     events = EventLog(events_path, keep_s)
     if options.events is None:
         note(f"event log: {events_path} (--events to choose)")
-    service = Service(slot, events, str(classifier_options.model), classifier_options.runtime,
-                      (options.debounce_frames, options.debounce_score))
+    service = Service(slot, events, str(classifier_options.model), classifier_options.runtime)
     watcher = ModelWatcher(Path(classifier_options.model), slot, _reporter(service, note))
     closed = []
+    device = None
 
     def close() -> None:  # from the app's shutdown, and again after the server: once is enough
         if not closed:
             closed.append(True)
             watcher.stop()
+            if device is not None:
+                if loop is not None:
+                    loop.stop()
+                    loop.join()  # its last events are in the log before the backlog is waited for
+                device.link.close()
             events.close()
 
     app = build_app(service, options.token, options.max_upload,
@@ -218,8 +224,15 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         server.should_exit = True
 
     loop = None if frames is None else LiveLoop(service, frames, live.json, live.max_frames, sources_ended,
-                                                options.sampling())
+                                                options.sampling(), (options.debounce_frames, options.debounce_score))
     server.on_exit = end_streams
+    if mqtt is not None:
+        from antbee.edge.mqtt.device import start_device
+
+        sources = [] if frames is None else [grabber.opener.source_id for grabber in frames.grabbers]
+        device = start_device(mqtt, events, slot, sources, note, service.model_outcome)
+        if loop is not None:
+            loop.sinks += device.sinks
     shown = f"[{host}]" if ":" in host else host
     watcher.start()
     what = "API only: no source given" if loop is None else f"{len(frames.grabbers)} live source(s)"

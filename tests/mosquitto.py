@@ -99,10 +99,20 @@ class Subscriber:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   clean_session=not client_id)
         self.client.reconnect_delay_set(1, 1)
-        self.client.on_connect = lambda client, *_: client.subscribe(self._topics)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *_: self._ready.set()
         self.client.on_message = self._on_message
-        self.client.connect(("127.0.0.1"), broker.port, 30)
+        self._ready = threading.Event()
+        self.client.connect("127.0.0.1", broker.port, 30)
         self.client.loop_start()
+        if not self._ready.wait(10):
+            raise AssertionError("the test subscriber could not connect and subscribe within 10 s")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._topics:
+            client.subscribe(self._topics)
+        else:
+            self._ready.set()  # a publisher only
 
     def _on_message(self, client, userdata, message) -> None:
         with self._condition:

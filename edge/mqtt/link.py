@@ -29,12 +29,13 @@ class MqttLink:
 
     def __init__(self, options: MqttOptions, log: EventLog, slot: ModelSlot, model_name: str,
                  sources: Iterable[str] = (), report: Callable[[Outcome], None] | None = None,
-                 note: Callable[[str], None] = lambda message: None):
+                 note: Callable[[str], None] = lambda message: None, rollouts: bool = True):
         self.options = options
         self.topics = Topics(options.mqtt_prefix, options.device, options.group)
         self._broker = options.broker()
         self._log, self._slot, self._note = log, slot, note
         self._report = report or (lambda outcome: log.record(MODEL, outcome.record()))
+        self._rollouts = rollouts
         self._lock = threading.Lock()
         self._sources = list(dict.fromkeys(sources))  # those with discovery configs, in order
         self._model = {"name": model_name, "loaded_at": iso_time(time.time()), "seq": 0, "last_update": None}
@@ -74,14 +75,18 @@ class MqttLink:
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> int:
         """Wait up to `timeout` s for the backlog, say `offline` and disconnect; returns how many events are left
         (they go out on the next start)."""
-        left = self.outbox.drain(timeout)
+        self._log.flush()  # the minute under way: its counts go out now rather than at the next start
+        self.outbox.drain(timeout)
         self.outbox.stop()
         self.rollout.stop()
         if self.connected:
             self._client.publish(self.topics.status, OFFLINE, qos=1, retain=True).wait_for_publish(OFFLINE_WAIT_S)
         self._client.disconnect()
         self._client.loop_stop()
-        return self.outbox.unsent()
+        left = self.outbox.unsent()
+        if left:
+            self._note(f"mqtt: {left} event(s) not delivered; they go out on the next start")
+        return left
 
     def publish_result(self, source_id: str, record: dict[str, Any]) -> None:
         """One frame's result on the source's result topic (QoS 0: dropped while the broker is away)."""
@@ -96,7 +101,7 @@ class MqttLink:
         client.publish(self.topics.status, ONLINE, qos=1, retain=True)
         self._publish_model()
         self._publish_discovery()
-        client.subscribe([(HA_STATUS, 1), *((topic, 1) for topic in self.topics.model_set)])
+        client.subscribe([(HA_STATUS, 1), *((topic, 1) for topic in self.topics.model_set if self._rollouts)])
         self._up.set()
         self.outbox.connected()
 
@@ -164,12 +169,3 @@ class MqttLink:
         what = "swapped in" if outcome.accepted else f"refused: {outcome.reason}"
         self._note(f"mqtt: rollout of {outcome.sha256[:12] or 'a model'} from {outcome.origin}: {what}")
         self._report(outcome)
-
-
-def start_link(options: MqttOptions, log: EventLog, slot: ModelSlot, model_name: str, sources: Iterable[str] = (),
-               report: Callable[[Outcome], None] | None = None,
-               note: Callable[[str], None] = lambda message: None) -> MqttLink:
-    """Start the device's MQTT link (connecting in the background); the caller closes it before the event log."""
-    link = MqttLink(options, log, slot, model_name, sources, report, note)
-    link.start()
-    return link

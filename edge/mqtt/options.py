@@ -95,6 +95,14 @@ class MqttOptions:
         return password
 
 
+def without_mqtt(flags: dict) -> None:
+    """Refuse MQTT flags given without --mqtt (UsageError naming the first one)."""
+    defaults = {"mqtt_prefix": DEFAULT_PREFIX, "mqtt_frames": False, "mqtt_keepalive": DEFAULT_KEEPALIVE_S}
+    for name, value in flags.items():
+        if value != defaults.get(name):
+            raise UsageError(f"--{name.replace('_', '-')} without --mqtt: expected --mqtt URL too")
+
+
 def check_name(flag: str, name: str) -> None:
     """Refuse a topic level that is empty or holds /, + or # (UsageError naming `flag`)."""
     if not name or any(c in name for c in "/+#") or not name.isprintable():

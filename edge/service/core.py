@@ -8,8 +8,7 @@ import time
 from typing import Any, NamedTuple
 
 from antbee.common.errors import ImageError
-from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE, Debouncer
-from antbee.edge.events import LABEL, MODEL, NO_CLASS, EventLog, log_classification
+from antbee.edge.events import MODEL, NO_CLASS, EventLog, log_classification
 from antbee.edge.imageheader import sniff
 from antbee.edge.interpreter import runtime_version
 from antbee.edge.modelswap import ModelSlot, Outcome
@@ -33,8 +32,7 @@ class Answer(NamedTuple):
 class Service:
     """The running model, the event log and the counters, shared by the HTTP app and the live sink."""
 
-    def __init__(self, slot: ModelSlot, events: EventLog, model_name: str, runtime: str = "auto",
-                 debounce: tuple[int, float] | None = None):
+    def __init__(self, slot: ModelSlot, events: EventLog, model_name: str, runtime: str = "auto"):
         self.slot = slot
         self.events = events
         self.model_name = model_name
@@ -48,8 +46,6 @@ class Service:
         self.last_update: Outcome | None = None
         self.sources: dict[str, dict[str, Any]] = {}  # source_id -> state, filled by the live layer
         self.frames = FrameStore()  # the newest frame of each source, for /stream.mjpg
-        self._debounce = debounce or (DEFAULT_FRAMES, DEFAULT_MIN_SCORE)
-        self._debouncers: dict[str, Debouncer] = {}
         self._lock = threading.Lock()
 
     def classify_upload(self, data: bytes, name: str) -> Answer:
@@ -109,20 +105,12 @@ class Service:
         return (not down, "ok" if not down else f"sources offline: {', '.join(down)}")
 
     def live_result(self, result: Result, record: dict[str, Any], source_id: str, publish: bool = True) -> None:
-        """Take one live frame's result (for the live layer's sink): counts, metrics, debounced label changes;
-        and, if `publish`, hand it to the page's /events streams."""
+        """Take one live frame's result (for the live layer's sink): counters and metrics; and, if `publish`,
+        hand it to the page's /events streams. The event log has a sink of its own (antbee.edge.eventsink)."""
         self.metrics.frames.labels(source_id).inc()
         if publish:
             self.broadcast.publish({**record, "source_id": source_id})
         self._tally(result, source_id)
-        top = None if result.classification is None else result.classification.top
-        if result.error is None:
-            self.events.count(source_id, top.label if top else NO_CLASS)
-        debouncer = self._debouncers.setdefault(source_id, Debouncer(*self._debounce))
-        change = debouncer.update(top.label if top else None, top.score if top else 0.0)
-        if change is not None:
-            self.events.record(LABEL, {"previous": change.previous, "result": record}, source_id,
-                               result.source, change.label, change.score)
 
     def _record(self, result: Result, record: dict[str, Any], source_id: str) -> None:
         self._tally(result, source_id)

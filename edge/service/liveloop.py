@@ -1,11 +1,13 @@
-"""The live loop of a --serve run on a worker thread: the terminal, the service (and --samples) as sinks, one
-shared model slot."""
+"""The live loop of a --serve run on a worker thread: the terminal, the event log, the service (and --samples) as
+sinks, one shared model slot."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 
+from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE
+from antbee.edge.eventsink import EventSink
 from antbee.edge.live import LiveFrames
 from antbee.edge.modelswap import SlotClassifier
 from antbee.edge.pipeline import Ending, run_live
@@ -20,13 +22,14 @@ class LiveLoop:
     """Runs `run_live` over `frames` on a thread until the sources end or stop() is called; `on_end` runs after."""
 
     def __init__(self, service: Service, frames: LiveFrames, as_json: bool, max_frames: int | None,
-                 on_end: Callable[[], None], samples: SampleOptions | None = None):
+                 on_end: Callable[[], None], samples: SampleOptions | None = None,
+                 debounce: tuple[int, float] = (DEFAULT_FRAMES, DEFAULT_MIN_SCORE)):
         self.service, self.frames, self.max_frames, self.on_end = service, frames, max_frames, on_end
         self.stats = Stats()
         self.classifier = SlotClassifier(service.slot)
         self.terminal = Terminal(self.classifier, self.stats, as_json)
         self.sink = ServiceSink(service)
-        self.sinks = [self.terminal, self.sink]
+        self.sinks = [self.terminal, EventSink(service.events, self.classifier, debounce), self.sink]
         if samples is not None:
             self.sinks.append(Sampler(samples, self.classifier, service.events))
         for grabber in frames.grabbers:

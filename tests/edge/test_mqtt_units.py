@@ -2,9 +2,6 @@
 messages and downloads."""
 
 import json
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,6 +11,7 @@ from antbee.edge.mqtt.discovery import sensor_configs
 from antbee.edge.mqtt.options import MqttOptions
 from antbee.edge.mqtt.rollout import download, parse_request
 from antbee.edge.mqtt.topics import Topics
+from file_server import files  # noqa: F401 - a fixture
 
 START = 1_800_000_000.0
 
@@ -131,19 +129,6 @@ def test_topics_and_discovery_configs():
 def test_bad_rollout_messages_are_refused_with_a_reason(payload, expected):
     with pytest.raises(UsageError, match=expected):
         parse_request(payload, "antbee/d/model/set")
-
-
-@pytest.fixture
-def files(tmp_path):
-    folder = tmp_path / "www"
-    folder.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_download_keeps_to_its_size_limit(files):

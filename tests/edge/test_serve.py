@@ -175,5 +175,33 @@ def test_a_file_run_with_events_logs_one_row_per_image(tiny_models, tmp_path):
     assert rows == [("classification", "files", str(red), "ant"), ("classification", "files", bad, None)]
     assert db.execute("SELECT source_id, label, count FROM minute_counts").fetchall() == [("files", "ant", 1)]
     db.close()
-    live = _edge("--events", str(tmp_path / "e.db"), "--video", str(red))
-    assert live.returncode == 2 and "comes with --serve" in live.stderr
+
+
+def test_a_live_run_with_events_and_samples_logs_label_changes_counts_and_the_end(tiny_models, red_blue_video,
+                                                                                 tmp_path):
+    import sqlite3
+
+    samples = tmp_path / "samples"
+    run = _edge("--model", str(tiny_models.int8), "--events", str(tmp_path / "e.db"), "--video", str(red_blue_video),
+                "--samples", str(samples), "--sample-below", "1.0", "--samples-per-minute", "7",
+                "--debounce-frames", "3")
+    assert run.returncode == 0, run.stderr
+    db = sqlite3.connect(tmp_path / "e.db")
+    rows = db.execute("SELECT kind, source_id, label FROM events WHERE kind != 'sample' ORDER BY seq").fetchall()
+    assert rows == [("label", "0", "ant"), ("label", "0", "bee"), ("source", "0", None)]
+    assert db.execute("SELECT label, count FROM minute_counts ORDER BY label").fetchall() == [("ant", 6), ("bee", 4)]
+    assert db.execute("SELECT count(*) FROM events WHERE kind = 'sample'").fetchone() == (7,)
+    db.close()
+    # The rate limit keeps 7 of the 10 unsure frames: the 6 ants and the first bee.
+    assert [len(list((samples / label).glob("*.jpg"))) for label in ("ant", "bee")] == [6, 1]
+
+
+def test_live_flags_with_files_or_bad_debounce_exit_2_before_opening_anything(tiny_models, red_blue_video,
+                                                                              tmp_path):
+    files = _edge("--model", str(tiny_models.int8), "--samples", str(tmp_path / "s"),
+                  str(REPO_ROOT / "edge" / "samples" / "bee_1.jpg"))
+    assert files.returncode == 2 and "--samples without --camera or --video" in files.stderr
+    debounce = _edge("--model", str(tiny_models.int8), "--events", str(tmp_path / "e.db"), "--video",
+                     str(red_blue_video), "--debounce-frames", "0")
+    assert debounce.returncode == 2 and "--debounce-frames 0" in debounce.stderr
+    assert not (tmp_path / "e.db").exists()

@@ -1,0 +1,53 @@
+"""antbee-edge --mqtt: put a run's event log and model slot on the broker, and give the live loop its sinks."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from antbee.common.errors import UsageError
+from antbee.edge.events import EventLog
+from antbee.edge.modelswap import ModelSlot, Outcome, SlotClassifier
+from antbee.edge.mqtt.options import MqttOptions
+
+
+class Device(NamedTuple):
+    """A started link and the live-loop sinks it adds (the --mqtt-frames publisher, or none); close the link."""
+
+    link: Any
+    sinks: list
+
+
+def require_paho() -> None:
+    """UsageError unless paho-mqtt is installed (checked before anything opens)."""
+    try:
+        import paho.mqtt.client  # noqa: F401
+    except ImportError:
+        raise UsageError("--mqtt needs paho-mqtt (not installed): pip install 'antbee[mqtt]'") from None
+
+
+def slot_of(classifier) -> ModelSlot:
+    """A ModelSlot around a run's classifier, so rollouts can swap it between frames."""
+    return ModelSlot(classifier, hashlib.sha256(Path(classifier.options.model).read_bytes()).hexdigest())
+
+
+def start_device(options: MqttOptions, log: EventLog, slot: ModelSlot, sources: Iterable[str] = (),
+                 note: Callable[[str], None] = lambda message: None, report: Callable[[Outcome], None] | None = None,
+                 rollouts: bool = True) -> Device:
+    """Connect (in the background) and start publishing `log`; UsageError if paho-mqtt is not installed.
+
+    `report` takes each rollout's outcome (default: a model event in the log); without `rollouts` (a run of
+    files) the model/set topics are not listened to."""
+    require_paho()
+    from antbee.edge.mqtt.link import MqttLink
+
+    link = MqttLink(options, log, slot, str(slot.classifier.options.model), sources, report, note, rollouts)
+    link.start()
+    sinks = []
+    if options.mqtt_frames:
+        from antbee.edge.mqtt.frames import FrameSink
+
+        sinks.append(FrameSink(link, SlotClassifier(slot)))
+    return Device(link, sinks)
