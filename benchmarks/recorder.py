@@ -30,6 +30,7 @@ class Recorder:
         self.prefix, self.port = prefix, port
         self.arrivals: list[Arrival] = []
         self.online: set[str] = set()
+        self.came_online: dict[str, float] = {}  # when each device last said `online` live (not retained)
         self.reconnects = -1  # the first connect is not a reconnect
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -63,11 +64,24 @@ class Recorder:
         if message.topic.endswith("/status"):
             with self._lock:
                 (self.online.add if message.payload == b"online" else self.online.discard)(device)
+                if message.payload == b"online" and not message.retain:
+                    self.came_online[device] = arrived
             return
         event = json.loads(message.payload)
         sent = datetime.fromisoformat(event["time"]).timestamp()
         with self._lock:
             self.arrivals.append(Arrival(event["device"], int(event["seq"]), sent, arrived))
+
+    def back_online(self, devices: list[str], since: float, timeout: float) -> float | None:
+        """When the last of `devices` said `online` after `since` (epoch seconds), waiting up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                times = [self.came_online.get(device, 0.0) for device in devices]
+            if min(times) >= since:
+                return max(times)
+            time.sleep(0.1)
+        return None
 
     def seqs(self) -> dict[str, set[int]]:
         """The distinct seqs received so far, per device."""
