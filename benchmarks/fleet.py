@@ -31,6 +31,7 @@ DEBOUNCE_FRAMES = 3
 KEEPALIVE_S = 10
 ONLINE_TIMEOUT_S = 180.0  # loading the interpreter in many processes at once on a small machine is slow
 DRAIN_TIMEOUT_S = 60.0
+SHOWN_DEVICES = 4  # the table lists each device up to this many, then only min, mean and max (fleet.json has all)
 SMOKE = {"devices": 2, "seconds": 8.0, "broker_down": 2.0}
 
 
@@ -210,6 +211,10 @@ def write_report(result: FleetResult, out: Path) -> Path:
     return write_atomic(out / REPORT, json.dumps(asdict(result), indent=2) + "\n")
 
 
+def _usage_line(name: str, events, cpu_s, cpu_percent, rss_mb, peak_mb) -> str:
+    return f"  {name:<10} {events:>6.0f} {cpu_s:>6.1f} {cpu_percent:>6.1f} {rss_mb:>7.1f} {peak_mb:>8.1f}"
+
+
 def table_lines(result: FleetResult) -> list[str]:
     """The result as a readable table for stdout."""
     def ms(s: Stats | None) -> str:
@@ -223,12 +228,11 @@ def table_lines(result: FleetResult) -> list[str]:
              f"  latency, device connected:      {ms(result.latency)}",
              f"  latency, made during the outage: {ms(result.backlog)}",
              "  device     events  cpu s  cpu %  rss MB  peak MB"]
-    lines += [f"  {u.device:<10} {u.events:>6} {u.cpu_s:>6.1f} {u.cpu_percent:>6.1f} {u.rss_mb:>7.1f} {u.peak_rss_mb:>8.1f}"
-              for u in result.usage]
+    rows = list(result.usage) if len(result.usage) <= SHOWN_DEVICES else []
+    lines += [_usage_line(u.device, u.events, u.cpu_s, u.cpu_percent, u.rss_mb, u.peak_rss_mb) for u in rows]
     if result.usage:
-        n = len(result.usage)
-        lines.append(f"  {'mean':<10} {result.published / n:>6.1f} {sum(u.cpu_s for u in result.usage) / n:>6.1f} "
-                     f"{sum(u.cpu_percent for u in result.usage) / n:>6.1f} "
-                     f"{sum(u.rss_mb for u in result.usage) / n:>7.1f} {sum(u.peak_rss_mb for u in result.usage) / n:>8.1f}")
+        columns = list(zip(*[(u.events, u.cpu_s, u.cpu_percent, u.rss_mb, u.peak_rss_mb) for u in result.usage]))
+        for name, pick in (("min", min), ("mean", lambda xs: sum(xs) / len(xs)), ("max", max)):
+            lines.append(_usage_line(name, *(pick(column) for column in columns)))
     lines.append("  zero loss: " + ("yes" if result.lost == 0 else f"NO ({result.lost} events lost)"))
     return lines
