@@ -9,10 +9,16 @@ import subprocess
 import time
 from pathlib import Path
 
-from antbee.common.errors import UsageError
+from antbee.common.errors import AntbeeError, UsageError
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 10.0
+
+
+class FleetError(AntbeeError):
+    """The fleet run could not go on: the broker, a device or the subscriber failed to start."""
+
+    exit_code = 1
 
 
 def free_port() -> int:
@@ -64,7 +70,7 @@ class Broker:
                     break
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"mosquitto did not start on port {self.port} (see {self.folder}/mosquitto.log)")
+        raise FleetError(f"mosquitto did not start on port {self.port} (see {self.folder}/mosquitto.log)")
 
     def stop(self) -> None:
         """Stop mosquitto (SIGTERM: it writes its persistence file on the way out)."""

@@ -117,7 +117,8 @@ def fleet_command(
     seconds: Annotated[float, typer.Option("--seconds", metavar="S", help="Length of the measured run.")] = 60.0,
     fps: Annotated[float, typer.Option("--fps", help="Each simulated camera's frames per second.")] = 3.0,
     broker_down: Annotated[float, typer.Option(
-        "--broker-down", metavar="S", help="Stop the broker this long mid-run, then start it again (0: never).")] = 10.0,
+        "--broker-down", metavar="S", help="Stop the broker this long mid-run, then start it again (0: never).")
+    ] = 10.0,
     model: Annotated[Path | None, typer.Option(
         "--model", metavar="FILE.tflite", help="The devices' model (default: the one antbee-edge would load).")] = None,
     threads: Annotated[int, typer.Option("--threads", metavar="N", help="Interpreter threads per device.")] = 1,

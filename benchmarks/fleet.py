@@ -11,7 +11,6 @@ sends the backlog) and every seq 1..N of each device's event log must have reach
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+from antbee.benchmarks.broker import FleetError
+from antbee.benchmarks.procstat import cpu_s, memory_mb
 from antbee.benchmarks.results import Stats, stats
 from antbee.common.errors import UsageError
 
@@ -89,17 +90,9 @@ class FleetResult:
     broker_restarts: int
     broker_down_s: float
     reconnect_s: float | None  # from the broker's restart until every device had said `online` again
+    broker_cpu_s: float  # Mosquitto over the measured run (both of its processes when it restarted)
+    broker_rss_mb: float  # its resident memory at the end
     usage: tuple[DeviceUsage, ...]
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _memory_mb(pid: int) -> tuple[float, float]:
-    values = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return int(values["VmRSS"].split()[0]) / 1024, int(values["VmHWM"].split()[0]) / 1024
 
 
 def _last_seq(events: Path) -> int:
@@ -121,9 +114,10 @@ def _wait_online(recorder, processes: dict, logs: dict, timeout: float) -> None:
         for name, process in processes.items():
             if process.poll() is not None:
                 tail = logs[name].read_text(errors="replace").strip().splitlines()[-3:]
-                raise RuntimeError(f"device {name} exited with {process.returncode}: {' | '.join(tail)}")
+                raise FleetError(f"device {name} exited with {process.returncode}: {' | '.join(tail)}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(recorder.online)} of {len(processes)} devices came online in {timeout:.0f} s")
+            raise FleetError(f"only {len(recorder.online)} of {len(processes)} devices came online "
+                             f"in {timeout:.0f} s")
         time.sleep(0.2)
 
 
@@ -138,8 +132,8 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
     shutil.rmtree(work, ignore_errors=True)  # the last run's broker store and event logs would be counted again
     work.mkdir(parents=True)
     broker = Broker(work).start()
-    streams = AlternatingStreams([jpeg(Path(str(samples / "ant_1.jpg"))), jpeg(Path(str(samples / "bee_1.jpg")))], options.fps,
-                                 PERIOD_S).start()
+    pictures = [jpeg(Path(str(samples / name))) for name in ("ant_1.jpg", "bee_1.jpg")]
+    streams = AlternatingStreams(pictures, options.fps, PERIOD_S).start()
     recorder = Recorder(broker.port).start()
     names = [f"bench-{index:02d}" for index in range(options.devices)]
     logs = {name: work / f"{name}.log" for name in names}
@@ -151,23 +145,27 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
         progress(f"{options.devices} devices starting")
         _wait_online(recorder, processes, logs, ONLINE_TIMEOUT_S)
         progress(f"{options.devices} devices online; running {options.seconds:.0f} s")
-        cpu0 = {name: _cpu_s(p.pid) for name, p in processes.items()}
+        cpu0 = {name: cpu_s(p.pid) for name, p in processes.items()}
+        broker_cpu = -cpu_s(broker.process.pid)
         start = time.time()
         down, restarts, reconnect = None, 0, None
         if options.broker_down > 0:
             time.sleep((options.seconds - options.broker_down) / 2)
             progress(f"broker stopped for {options.broker_down:.0f} s")
             stopped = time.time()
+            broker_cpu += cpu_s(broker.process.pid)
             broker.stop()
             time.sleep(options.broker_down)
             broker.start()
+            broker_cpu -= cpu_s(broker.process.pid)
             restarted, restarts = time.time(), 1
             back = recorder.back_online(names, restarted, ONLINE_TIMEOUT_S)
             down = (stopped, back if back is not None else time.time())
             reconnect = None if back is None else round(back - restarted, 2)
         time.sleep(max(0.0, start + options.seconds - time.time()))
         wall = time.time() - start
-        usage = {name: (_cpu_s(p.pid) - cpu0[name], *_memory_mb(p.pid)) for name, p in processes.items()}
+        usage = {name: (cpu_s(p.pid) - cpu0[name], *memory_mb(p.pid)) for name, p in processes.items()}
+        broker_use = (round(broker_cpu + cpu_s(broker.process.pid), 2), round(memory_mb(broker.process.pid)[0], 1))
         progress("stopping the devices (a clean exit sends the backlog)")
         for process in processes.values():
             process.send_signal(signal.SIGINT)
@@ -183,12 +181,12 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
         recorder.stop()
         streams.stop()
         broker.stop()
-    return _result(options, recorder.arrivals, published, lost, wall, down, (restarts, reconnect), usage)
+    return _result(options, recorder.arrivals, published, lost, wall, down, (restarts, reconnect), usage, broker_use)
 
 
-def _result(options, arrivals, published, lost, wall, down, restarts, usage) -> FleetResult:
+def _result(options, arrivals, published, lost, wall, down, restarts, usage, broker_use) -> FleetResult:
     """The figures from what arrived; `down` is (broker stopped, every device back) in epoch seconds, or None;
-    `restarts` is (restarts, seconds until every device was back)."""
+    `restarts` is (restarts, seconds until every device was back); `broker_use` is (CPU s, RSS MB)."""
     first: dict[tuple[str, int], object] = {}
     for arrival in arrivals:
         first.setdefault((arrival.device, arrival.seq), arrival)
@@ -201,7 +199,7 @@ def _result(options, arrivals, published, lost, wall, down, restarts, usage) -> 
                              round(peak, 1)) for name, (cpu, rss, peak) in usage.items())
     return FleetResult(options.devices, round(wall, 1), options.fps, options.model.name, sum(published.values()),
                        len(first), len(arrivals) - len(first), lost, round(len(first) / wall, 2), latency,
-                       backlog, restarts[0], options.broker_down, restarts[1], rows)
+                       backlog, restarts[0], options.broker_down, restarts[1], *broker_use, rows)
 
 
 def write_report(result: FleetResult, out: Path) -> Path:
@@ -222,9 +220,12 @@ def table_lines(result: FleetResult) -> list[str]:
 
     lines = [f"fleet: {result.devices} devices x {result.camera_fps:g} fps ({result.model}), {result.seconds:g} s, "
              f"broker down {result.broker_down_s:g} s x {result.broker_restarts}"
-             + ("" if result.reconnect_s is None else f", every device back {result.reconnect_s:g} s after the restart"),
+             + ("" if result.reconnect_s is None else
+                f", every device back {result.reconnect_s:g} s after the restart"),
              f"  events published {result.published}, delivered {result.delivered} "
              f"({result.events_per_s:g}/s), duplicates {result.duplicates}, lost {result.lost}",
+             f"  broker: {result.broker_cpu_s:g} CPU s ({100 * result.broker_cpu_s / result.seconds:.1f}% of a core), "
+             f"{result.broker_rss_mb:g} MB resident",
              f"  latency, device connected:      {ms(result.latency)}",
              f"  latency, made during the outage: {ms(result.backlog)}",
              "  device     events  cpu s  cpu %  rss MB  peak MB"]

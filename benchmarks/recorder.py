@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 from typing import NamedTuple
 
+from antbee.benchmarks.broker import FleetError
+
 CLIENT_ID = "antbee-bench-recorder"
 
 
@@ -44,7 +46,7 @@ class Recorder:
         self.client.connect("127.0.0.1", self.port, keepalive=10)
         self.client.loop_start()
         if not self._subscribed.wait(timeout):
-            raise RuntimeError(f"the recorder could not subscribe on port {self.port}")
+            raise FleetError(f"the subscriber could not subscribe on port {self.port}")
         return self
 
     def stop(self) -> None:

@@ -56,7 +56,7 @@ def fleet_command(
         "--mqtt-password-file", metavar="FILE", help="A file holding the broker password.")] = None,
     mqtt_prefix: Annotated[str, typer.Option("--mqtt-prefix", help="The devices' topic prefix.")] = "antbee",
     json_lines: Annotated[bool, typer.Option(
-        "--json", help="One JSON object per update on stdout (the device's whole picture) instead of a table.")] = False,
+        "--json", help="One JSON object per update on stdout (the device's whole picture), not a table.")] = False,
     once: Annotated[bool, typer.Option(
         "--once", help="Print the retained picture (status, model, state) and exit.")] = False,
     seconds: Annotated[float | None, typer.Option(

@@ -20,7 +20,8 @@ def test_duplicates_losses_and_the_outage_are_counted_apart(tmp_path):
     arrivals = [Arrival("a", 1, 100.0, 100.01), Arrival("a", 2, 104.0, 107.0),  # made while the broker was down
                 Arrival("a", 2, 104.0, 107.5), Arrival("b", 1, 101.0, 101.02)]  # a duplicate; b's seq 2 lost
     usage = {"a": (1.5, 80.0, 90.0), "b": (2.5, 81.0, 91.0)}
-    result = _result(options, arrivals, {"a": 2, "b": 2}, 1, 10.0, (103.0, 105.0), (1, 1.5), usage)
+    result = _result(options, arrivals, {"a": 2, "b": 2}, 1, 10.0, (103.0, 105.0), (1, 1.5), usage,
+                     (0.5, 7.0))
     assert (result.published, result.delivered, result.duplicates, result.lost) == (4, 3, 1, 1)
     assert result.events_per_s == 0.3
     assert result.latency.n == 2 and result.latency.max_ms == pytest.approx(20, abs=0.01)
@@ -29,8 +30,9 @@ def test_duplicates_losses_and_the_outage_are_counted_apart(tmp_path):
     assert table_lines(result)[-1] == "  zero loss: NO (1 events lost)"
 
 
-@pytest.mark.parametrize("fields, flag", [({"devices": 0}, "--devices"), ({"seconds": 5, "broker_down": 5}, "--seconds"),
-                                          ({"fps": 0}, "--fps"), ({"model": Path("nope.tflite")}, "--model")])
+@pytest.mark.parametrize("fields, flag", [
+    ({"devices": 0}, "--devices"), ({"seconds": 5, "broker_down": 5}, "--seconds"), ({"fps": 0}, "--fps"),
+    ({"model": Path("nope.tflite")}, "--model")])
 def test_bad_options_name_their_flag(tmp_path, fields, flag):
     with pytest.raises(UsageError, match=flag):
         FleetOptions(**{"model": SHIPPED, "out": tmp_path, **fields})
@@ -48,4 +50,5 @@ def test_a_smoke_run_loses_nothing_across_a_broker_restart(tmp_path):
     assert report["latency"]["n"] > 0 and report["latency"]["median_ms"] > 0
     assert [u["device"] for u in report["usage"]] == ["bench-00", "bench-01"]
     assert all(u["cpu_s"] > 0 and u["rss_mb"] > 20 for u in report["usage"])
+    assert report["broker_cpu_s"] >= 0 and report["broker_rss_mb"] > 0
     assert "zero loss: yes" in done.stdout
