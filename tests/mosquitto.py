@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
+MOSQUITTO_PASSWD = Path("/usr/bin/mosquitto_passwd")
 
 
 def free_port() -> int:
@@ -23,17 +24,29 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    """mosquitto -c <tmp>/mosquitto.conf: anonymous, persistent (saved when stopped), on one port for its lifetime."""
+    """mosquitto -c <tmp>/mosquitto.conf: persistent (saved when stopped), on one port for its lifetime; anonymous,
+    or with `users` ({name: password}) and TLS (a CA made here, `ca`, signed its certificate for 127.0.0.1)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, users: dict[str, str] | None = None):
         self.folder = folder
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.ca: Path | None = None
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "mosquitto.conf"
+        secured = ""
+        if users:
+            self.ca = make_certificates(folder)
+            passwords = folder / "passwords"
+            for name, password in users.items():
+                subprocess.run([str(MOSQUITTO_PASSWD), "-b", *(() if passwords.exists() else ("-c",)),
+                                str(passwords), name, password], check=True, capture_output=True)
+            secured = (f"cafile {self.ca}\ncertfile {folder}/server.pem\nkeyfile {folder}/server.key\n"
+                       f"password_file {passwords}\n")
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'false' if users else 'true'}\n"
+            f"{secured}"
             "persistence true\n"
             f"persistence_location {folder}/\n"
             f"log_dest file {folder}/mosquitto.log\n"
@@ -42,7 +55,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.ca else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> Mosquitto:
         """Start (or start again, on the same port) and wait until it accepts connections."""
@@ -75,6 +88,22 @@ class Mosquitto:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def make_certificates(folder: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `folder`; returns the CA's file."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=antbee test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                       "authorityKeyIdentifier=keyid,issuer\nsubjectKeyIdentifier=hash\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    return folder / "ca.pem"
+
+
 @pytest.fixture
 def broker(tmp_path):
     """A started Mosquitto, always stopped at teardown; the test is skipped when mosquitto is not installed."""
@@ -90,7 +119,8 @@ def broker(tmp_path):
 class Subscriber:
     """A paho client that subscribes to `topics` and keeps every message; a persistent session if `client_id`."""
 
-    def __init__(self, broker: Mosquitto, topics=("#",), client_id: str = "", qos: int = 1):
+    def __init__(self, broker: Mosquitto, topics=("#",), client_id: str = "", qos: int = 1,
+                 login: tuple[str, str] | None = None):
         import paho.mqtt.client as mqtt
 
         self.messages: list[tuple[str, bytes, bool]] = []
@@ -99,6 +129,10 @@ class Subscriber:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   clean_session=not client_id)
         self.client.reconnect_delay_set(1, 1)
+        if broker.ca is not None:
+            self.client.tls_set(ca_certs=str(broker.ca))
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._ready.set()
         self.client.on_message = self._on_message

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -23,6 +24,16 @@ RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 8  # paho's back-off between reconnect att
 OFFLINE_WAIT_S = 2.0
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """What the model topic shows beside the slot's sha256 and labels; `seq` is the newest model event shown."""
+
+    name: str
+    loaded_at: str
+    seq: int = 0
+    last_update: dict[str, Any] | None = None
+
+
 class MqttLink:
     """One device on one broker: publishes the event log (through an Outbox) and the retained status, model, state
     and discovery topics, and takes rollouts. `start()`, then `close(timeout)`."""
@@ -38,8 +49,9 @@ class MqttLink:
         self._rollouts = rollouts
         self._lock = threading.Lock()
         self._sources = list(dict.fromkeys(sources))  # those with discovery configs, in order
-        self._model = {"name": model_name, "loaded_at": iso_time(time.time()), "seq": 0, "last_update": None}
+        self._model = ModelState(model_name, iso_time(time.time()))
         self._up = threading.Event()
+        self._refused = ""  # the broker's last reason for refusing the connection
         self._client = self._new_client()
         self.outbox = Outbox(log, self._send_event)
         self.rollout = Rollout(slot, self._rolled_out)
@@ -95,8 +107,11 @@ class MqttLink:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self._note(f"mqtt: the broker refused the connection ({reason_code}); retrying")
+            if str(reason_code) != self._refused:  # once per reason, not at every retry
+                self._refused = str(reason_code)
+                self._note(f"mqtt: the broker refused the connection ({reason_code}); retrying")
             return
+        self._refused = ""
         self._note(f"mqtt: connected to {self._broker.host}:{self._broker.port} as {self.topics.device}")
         client.publish(self.topics.status, ONLINE, qos=1, retain=True)
         self._publish_model()
@@ -122,8 +137,8 @@ class MqttLink:
     def _send_event(self, event: Event) -> Any:
         payload = {**event._asdict(), "device": self.topics.device}
         info = self._client.publish(self.topics.event, json.dumps(payload, ensure_ascii=False), qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            return None
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+            return None  # not connected: paho keeps it and the next connect sends again from the watermark
         if event.kind == LABEL and event.source_id is not None:
             self._add_source(event.source_id)
             state = {"label": event.label, "score": event.score, "since": event.time}
@@ -143,26 +158,26 @@ class MqttLink:
     def _publish_discovery(self, sources: list[str] | None = None) -> None:
         with self._lock:
             sources = list(self._sources) if sources is None else sources
-            name = self._model["name"]
+            name = self._model.name
         for source_id in sources:
             for topic, config in sensor_configs(self.topics, source_id, name).items():
                 self._client.publish(topic, json.dumps(config, ensure_ascii=False), qos=1, retain=True)
 
     def _model_event(self, event: Event) -> None:
         with self._lock:
-            if event.seq <= self._model["seq"]:
+            if event.seq <= self._model.seq:
                 return  # sent again after a reconnect: the topic shows a newer one already
-            self._model["seq"] = event.seq
-            self._model["last_update"] = {"time": event.time, **event.detail}
+            model = replace(self._model, seq=event.seq, last_update={"time": event.time, **event.detail})
             if event.detail.get("accepted") and event.detail.get("sha256") == self._slot.sha256:
-                self._model["name"], self._model["loaded_at"] = event.detail.get("origin"), event.time
+                model = replace(model, name=event.detail.get("origin"), loaded_at=event.time)
+            self._model = model
         self._publish_model()
 
     def _publish_model(self) -> None:
         with self._lock:
-            model = {"name": self._model["name"], "sha256": self._slot.sha256,
-                     "labels": list(self._slot.classifier.labels), "loaded_at": self._model["loaded_at"],
-                     "last_update": self._model["last_update"]}
+            model = {"name": self._model.name, "sha256": self._slot.sha256,
+                     "labels": list(self._slot.classifier.labels), "loaded_at": self._model.loaded_at,
+                     "last_update": self._model.last_update}
         self._client.publish(self.topics.model, json.dumps(model, ensure_ascii=False), qos=1, retain=True)
 
     def _rolled_out(self, outcome: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""Fleet model rollout: a {"url", "sha256"} message is downloaded (size-limited), hash-checked and offered to the slot."""
+"""Fleet model rollout: a {"url", "sha256"} message is downloaded (size-limited), hash-checked, offered to the slot."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from antbee.edge.modelswap import ModelSlot, Outcome
 MAX_MODEL_BYTES = 100 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 60.0
 CHUNK = 1 << 16
+STOP_WAIT_S = 5.0  # at a stop, how long a rollout under way may still take
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -72,6 +73,7 @@ class Rollout:
         self._limit, self._timeout = limit, timeout
         self._refused: set[str] = set()  # hashes that failed the hash check or the slot's checks
         self._malformed: set[tuple[str, bytes]] = set()  # retained bad messages come again on every reconnect
+        self._stopped = threading.Event()
         self._queue: queue.Queue[tuple[bytes, str] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="antbee-mqtt-rollout", daemon=True)
 
@@ -84,16 +86,17 @@ class Rollout:
         if payload:
             self._queue.put((payload, topic))
 
-    def stop(self) -> None:
-        """Stop after the message under way (a download may take up to its timeout)."""
+    def stop(self, timeout: float = STOP_WAIT_S) -> None:
+        """Stop after the message under way; a download still going after `timeout` s is abandoned unreported."""
+        self._stopped.set()
         self._queue.put(None)
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             outcome = self.handle(*item)
-            if outcome is not None:
+            if outcome is not None and not self._stopped.is_set():
                 self._report(outcome)
 
     def handle(self, payload: bytes, topic: str) -> Outcome | None:

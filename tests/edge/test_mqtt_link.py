@@ -15,7 +15,7 @@ from antbee.edge.modelswap import ModelSlot, load_verify_set
 from antbee.edge.mqtt.link import MqttLink
 from antbee.edge.mqtt.options import MqttOptions
 from file_server import files  # noqa: F401 - a fixture
-from mosquitto import Subscriber, broker, seqs  # noqa: F401 - broker is a fixture
+from mosquitto import MOSQUITTO, Mosquitto, Subscriber, broker, seqs  # noqa: F401 - broker is a fixture
 from tiny_models import BLUE_BGR, LABELS, RED_BGR, SIZE
 
 DEVICE = "hive-3"
@@ -198,3 +198,38 @@ def test_rollouts_swap_a_good_model_and_refuse_a_wrong_hash_or_a_worse_one(devic
     assert kinds == [("model", "refused"), ("model", "refused"), ("model", "swapped")]
     operator.close()
     link.close(timeout=5)
+
+
+@pytest.fixture
+def secured_broker(tmp_path):
+    if not MOSQUITTO.exists():
+        pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto; .ci/run installs it)")
+    server = Mosquitto(tmp_path / "secured", users={"hive": "s3cret", "fleet": "view"}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_tls_with_a_ca_file_a_user_in_the_url_and_the_password_from_the_environment(secured_broker, tiny_models,
+                                                                                   tmp_path, monkeypatch):
+    url = secured_broker.url.replace("mqtts://", "mqtts://hive@")
+    notes = []
+    log = EventLog(tmp_path / "events.db")
+    watch = Subscriber(secured_broker, ("antbee/hive-3/status",), login=("fleet", "view"))
+    monkeypatch.setenv("ANTBEE_MQTT_PASSWORD", "wrong")
+    refused = MqttLink(MqttOptions(url, mqtt_ca=secured_broker.ca, device_id=DEVICE), log,
+                       slot_for(tiny_models.int8), "tiny.tflite", note=notes.append)
+    refused.start()
+    watch.wait(lambda s: any("refused the connection" in note for note in notes))
+    refused.close(timeout=0)
+    assert watch.on("antbee/hive-3/status") == []
+    monkeypatch.setenv("ANTBEE_MQTT_PASSWORD", "s3cret")
+    link = MqttLink(MqttOptions(url, mqtt_ca=secured_broker.ca, device_id=DEVICE), log, slot_for(tiny_models.int8),
+                    "tiny.tflite")
+    link.start()
+    watch.wait(lambda s: s.on("antbee/hive-3/status") == [b"online"])
+    link.close(timeout=5)
+    watch.wait(lambda s: s.on("antbee/hive-3/status") == [b"online", b"offline"])
+    watch.close()
+    log.close()

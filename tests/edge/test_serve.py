@@ -172,7 +172,8 @@ def test_a_file_run_with_events_logs_one_row_per_image(tiny_models, tmp_path):
     db = sqlite3.connect(tmp_path / "e.db")
     rows = db.execute("SELECT kind, source_id, source, label FROM events ORDER BY seq").fetchall()
     bad = str(tmp_path / "bad.jpg")
-    assert rows == [("classification", "files", str(red), "ant"), ("classification", "files", bad, None)]
+    assert rows == [("classification", "files", str(red), "ant"), ("classification", "files", bad, None),
+                    ("counts", "files", None, None)]  # the minute's counts, written at the end
     assert db.execute("SELECT source_id, label, count FROM minute_counts").fetchall() == [("files", "ant", 1)]
     db.close()
 
@@ -188,7 +189,7 @@ def test_a_live_run_with_events_and_samples_logs_label_changes_counts_and_the_en
     assert run.returncode == 0, run.stderr
     db = sqlite3.connect(tmp_path / "e.db")
     rows = db.execute("SELECT kind, source_id, label FROM events WHERE kind != 'sample' ORDER BY seq").fetchall()
-    assert rows == [("label", "0", "ant"), ("label", "0", "bee"), ("source", "0", None)]
+    assert rows == [("label", "0", "ant"), ("label", "0", "bee"), ("source", "0", None), ("counts", "0", None)]
     assert db.execute("SELECT label, count FROM minute_counts ORDER BY label").fetchall() == [("ant", 6), ("bee", 4)]
     assert db.execute("SELECT count(*) FROM events WHERE kind = 'sample'").fetchone() == (7,)
     db.close()
