@@ -85,7 +85,11 @@ def test_a_watch_shows_each_event_as_it_arrives(broker, device):
 
 
 def test_once_shows_offline_after_the_device_leaves(broker, device):
+    status = Subscriber(broker, (f"antbee/{DEVICE}/status",))
+    status.wait(lambda s: s.on(f"antbee/{DEVICE}/status") == [b"online"])  # connected before it leaves
     device.close(timeout=1)
+    status.wait(lambda s: s.on(f"antbee/{DEVICE}/status") == [b"online", b"offline"])
+    status.close()
     done = fleet("--mqtt", broker.url, "--once", "--json")
     assert done.exit_code == 0, done.output
     assert [json.loads(line) for line in done.stdout.splitlines()][-1]["status"] == "offline"
