@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from antbee.benchmarks.broker import FleetError
 from antbee.benchmarks.procstat import cpu_s, memory_mb
@@ -60,6 +61,14 @@ class FleetOptions:
             raise UsageError(f"--model {self.model}: not a file (expected a .tflite model)")
 
 
+class Outage(NamedTuple):
+    """The broker's stop mid-run (epoch seconds): from its stop until every device was back online."""
+
+    stopped: float
+    back: float
+    reconnect_s: float | None  # from the restart until every device was back; None if some never came back
+
+
 @dataclass(frozen=True)
 class DeviceUsage:
     """One device process over the measured run: events it logged, CPU seconds and share, memory (MB)."""
@@ -84,7 +93,7 @@ class FleetResult:
     delivered: int  # distinct (device, seq) received
     duplicates: int  # received more than once (at least once delivery; seq lets a subscriber drop them)
     lost: int  # published but never received: must be 0
-    events_per_s: float
+    events_per_s: float  # events made during the measured run and delivered, over its seconds
     latency: Stats | None  # events made while the device was connected
     backlog: Stats | None  # events made from the broker's stop until the device was back: sent after the restart
     broker_restarts: int
@@ -148,20 +157,13 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
         cpu0 = {name: cpu_s(p.pid) for name, p in processes.items()}
         broker_cpu = -cpu_s(broker.process.pid)
         start = time.time()
-        down, restarts, reconnect = None, 0, None
+        outage = None
         if options.broker_down > 0:
             time.sleep((options.seconds - options.broker_down) / 2)
             progress(f"broker stopped for {options.broker_down:.0f} s")
-            stopped = time.time()
-            broker_cpu += cpu_s(broker.process.pid)
-            broker.stop()
-            time.sleep(options.broker_down)
-            broker.start()
+            broker_cpu += cpu_s(broker.process.pid)  # the first process's share; the second's is added at the end
+            outage = _restart(broker, recorder, names, options.broker_down)
             broker_cpu -= cpu_s(broker.process.pid)
-            restarted, restarts = time.time(), 1
-            back = recorder.back_online(names, restarted, ONLINE_TIMEOUT_S)
-            down = (stopped, back if back is not None else time.time())
-            reconnect = None if back is None else round(back - restarted, 2)
         time.sleep(max(0.0, start + options.seconds - time.time()))
         wall = time.time() - start
         usage = {name: (cpu_s(p.pid) - cpu0[name], *memory_mb(p.pid)) for name, p in processes.items()}
@@ -169,8 +171,12 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
         progress("stopping the devices (a clean exit sends the backlog)")
         for process in processes.values():
             process.send_signal(signal.SIGINT)
-        for process in processes.values():
-            process.wait(timeout=DRAIN_TIMEOUT_S)
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=DRAIN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                raise FleetError(f"device {name} did not exit within {DRAIN_TIMEOUT_S:.0f} s of Ctrl-C "
+                                 f"(see {logs[name]})") from None
         published = {name: _last_seq(events[name]) for name in names}
         lost = recorder.wait_for(published, DRAIN_TIMEOUT_S)
     finally:
@@ -181,16 +187,31 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
         recorder.stop()
         streams.stop()
         broker.stop()
-    return _result(options, recorder.arrivals, published, lost, wall, down, (restarts, reconnect), usage, broker_use)
+    return _result(options, recorder.arrivals, published, lost, (start, start + wall), outage, usage, broker_use)
 
 
-def _result(options, arrivals, published, lost, wall, down, restarts, usage, broker_use) -> FleetResult:
-    """The figures from what arrived; `down` is (broker stopped, every device back) in epoch seconds, or None;
-    `restarts` is (restarts, seconds until every device was back); `broker_use` is (CPU s, RSS MB)."""
+def _restart(broker, recorder, names: list[str], down_s: float) -> Outage:
+    """Stop the broker for `down_s` seconds, start it again and wait until every device is back online."""
+    stopped = time.time()
+    broker.stop()
+    time.sleep(down_s)
+    broker.start()
+    restarted = time.time()
+    back = recorder.back_online(names, restarted, ONLINE_TIMEOUT_S)
+    return Outage(stopped, time.time(), None) if back is None else Outage(stopped, back, round(back - restarted, 2))
+
+
+def _result(options, arrivals, published, lost, run: tuple[float, float], outage: Outage | None, usage,
+            broker_use) -> FleetResult:
+    """The figures from what arrived; `run` is the measured run (epoch seconds), `usage` is {device: (CPU s,
+    RSS MB, peak MB)} over it, `broker_use` is Mosquitto's (CPU s, RSS MB)."""
+    wall = run[1] - run[0]
     first: dict[tuple[str, int], object] = {}
     for arrival in arrivals:
         first.setdefault((arrival.device, arrival.seq), arrival)
-    made_while_down = {key: down is not None and down[0] <= a.time <= down[1] for key, a in first.items()}
+    in_run = sum(run[0] <= a.time <= run[1] for a in first.values())
+    made_while_down = {key: outage is not None and outage.stopped <= a.time <= outage.back
+                       for key, a in first.items()}
     during = [a for key, a in first.items() if made_while_down[key]]
     steady = [a for key, a in first.items() if not made_while_down[key]]
     latency = stats([(a.arrived - a.time) * 1000 for a in steady]) if steady else None
@@ -198,8 +219,8 @@ def _result(options, arrivals, published, lost, wall, down, restarts, usage, bro
     rows = tuple(DeviceUsage(name, published[name], round(cpu, 2), round(100 * cpu / wall, 1), round(rss, 1),
                              round(peak, 1)) for name, (cpu, rss, peak) in usage.items())
     return FleetResult(options.devices, round(wall, 1), options.fps, options.model.name, sum(published.values()),
-                       len(first), len(arrivals) - len(first), lost, round(len(first) / wall, 2), latency,
-                       backlog, restarts[0], options.broker_down, restarts[1], *broker_use, rows)
+                       len(first), len(arrivals) - len(first), lost, round(in_run / wall, 2), latency, backlog,
+                       int(outage is not None), options.broker_down, outage and outage.reconnect_s, *broker_use, rows)
 
 
 def write_report(result: FleetResult, out: Path) -> Path:
