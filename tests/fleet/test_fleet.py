@@ -4,6 +4,9 @@ errors."""
 
 import hashlib
 import json
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -93,6 +96,22 @@ def test_once_shows_offline_after_the_device_leaves(broker, device):
     done = fleet("--mqtt", broker.url, "--once", "--json")
     assert done.exit_code == 0, done.output
     assert [json.loads(line) for line in done.stdout.splitlines()][-1]["status"] == "offline"
+
+
+def test_it_runs_without_tensorflow_numpy_or_the_interpreter(broker, device):
+    script = textwrap.dedent(f"""
+        import sys
+        from antbee.fleet.cli import main
+        sys.argv = ["antbee-fleet", "--mqtt", "{broker.url}", "--once"]
+        try:
+            main()
+        finally:
+            print(sorted(name for name in ("tensorflow", "numpy", "cv2", "ai_edge_litert", "antbee.edge.classifier")
+                         if name in sys.modules), file=sys.stderr)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert DEVICE in done.stdout and done.stderr.strip() == "[]"
 
 
 def test_bad_flags_and_an_absent_broker_are_one_line_errors(broker):
