@@ -104,16 +104,26 @@ def make_certificates(folder: Path) -> Path:
     return folder / "ca.pem"
 
 
-@pytest.fixture
-def broker(tmp_path):
-    """A started Mosquitto, always stopped at teardown; the test is skipped when mosquitto is not installed."""
+def _started(folder: Path, users: dict[str, str] | None = None):
     if not MOSQUITTO.exists():
         pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto; .ci/run installs it)")
-    server = Mosquitto(tmp_path / "mosquitto").start()
+    server = Mosquitto(folder, users).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A started anonymous Mosquitto, always stopped at teardown; the test is skipped when it is not installed."""
+    yield from _started(tmp_path / "mosquitto")
+
+
+@pytest.fixture
+def secured_broker(tmp_path):
+    """A started Mosquitto with TLS and two users, hive (password s3cret) and fleet (password view)."""
+    yield from _started(tmp_path / "secured", {"hive": "s3cret", "fleet": "view"})
 
 
 class Subscriber:

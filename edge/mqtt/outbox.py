@@ -29,6 +29,7 @@ class Outbox:
         self._inflight: deque[tuple[int, Any]] = deque()
         self._lock = threading.Lock()
         self._connected = self._rewind = False
+        self._connects = 0  # how many times the client has connected, to tell this connection from the next
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="antbee-mqtt-outbox", daemon=True)
@@ -42,12 +43,14 @@ class Outbox:
         """The client has (re)connected: send again from the watermark."""
         with self._lock:
             self._connected = self._rewind = True
+            self._connects += 1
         self._wake.set()
 
-    def disconnected(self) -> None:
-        """The client lost the broker: stop sending until it is back."""
+    def disconnected(self, connects: int | None = None) -> None:
+        """The client lost the broker (the `connects`-th connection, if given): stop sending until it is back."""
         with self._lock:
-            self._connected = False
+            if connects is None or connects == self._connects:
+                self._connected = False
 
     def acked(self) -> None:
         """Some message was acknowledged (paho's on_publish): look at the ones in flight."""
@@ -81,6 +84,7 @@ class Outbox:
     def _step(self) -> None:
         with self._lock:
             connected, rewind, self._rewind = self._connected, self._rewind, False
+            connects = self._connects
         self._collect()
         if rewind:
             self._inflight.clear()  # paho resends its own copies; these are sent again from the watermark
@@ -91,8 +95,9 @@ class Outbox:
                 return
             for event in events:
                 info = self._send(event)
-                if info is None:
-                    return  # not connected: the next connect sends again from the watermark
+                if info is None:  # the connection is gone (paho keeps that copy): wait for the next connect
+                    self.disconnected(connects)
+                    return
                 self._inflight.append((event.seq, info))
                 self._next = event.seq
 

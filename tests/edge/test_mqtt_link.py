@@ -15,7 +15,7 @@ from antbee.edge.modelswap import ModelSlot, load_verify_set
 from antbee.edge.mqtt.link import MqttLink
 from antbee.edge.mqtt.options import MqttOptions
 from file_server import files  # noqa: F401 - a fixture
-from mosquitto import MOSQUITTO, Mosquitto, Subscriber, broker, seqs  # noqa: F401 - broker is a fixture
+from mosquitto import Subscriber, broker, secured_broker, seqs  # noqa: F401 - fixtures
 from tiny_models import BLUE_BGR, LABELS, RED_BGR, SIZE
 
 DEVICE = "hive-3"
@@ -198,17 +198,6 @@ def test_rollouts_swap_a_good_model_and_refuse_a_wrong_hash_or_a_worse_one(devic
     assert kinds == [("model", "refused"), ("model", "refused"), ("model", "swapped")]
     operator.close()
     link.close(timeout=5)
-
-
-@pytest.fixture
-def secured_broker(tmp_path):
-    if not MOSQUITTO.exists():
-        pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto; .ci/run installs it)")
-    server = Mosquitto(tmp_path / "secured", users={"hive": "s3cret", "fleet": "view"}).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_tls_with_a_ca_file_a_user_in_the_url_and_the_password_from_the_environment(secured_broker, tiny_models,

@@ -2,6 +2,7 @@
 messages and downloads."""
 
 import json
+import time
 
 import pytest
 
@@ -9,6 +10,7 @@ from antbee.common.errors import UsageError
 from antbee.edge.events import COUNTS, LABEL, MODEL, EventLog, iso_time
 from antbee.edge.mqtt.discovery import sensor_configs
 from antbee.edge.mqtt.options import MqttOptions
+from antbee.edge.mqtt.outbox import MARK, Outbox
 from antbee.edge.mqtt.rollout import download, parse_request
 from antbee.edge.mqtt.topics import Topics
 from file_server import files  # noqa: F401 - a fixture
@@ -139,3 +141,49 @@ def test_download_keeps_to_its_size_limit(files):
         download(f"{url}/m.tflite", limit=999)
     with pytest.raises(UsageError, match="cannot download"):
         download(f"{url}/missing.tflite")
+
+
+class FakeInfo:
+    """paho's MQTTMessageInfo as the outbox sees it: published once the test acknowledges it."""
+
+    def __init__(self):
+        self.published = False
+
+    def is_published(self):
+        return self.published
+
+
+def wait_until(check, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+def test_the_watermark_moves_only_over_contiguous_acknowledgements_and_a_connect_resends_from_it(tmp_path):
+    log = EventLog(tmp_path / "e.db")
+    sent: list[tuple[int, FakeInfo]] = []
+
+    def send(event):
+        sent.append((event.seq, FakeInfo()))
+        return sent[-1][1]
+
+    outbox = Outbox(log, send)
+    outbox.start()
+    seqs = [log.record(LABEL, {"i": i}) for i in range(3)]
+    assert sent == []  # not connected yet: nothing goes out, the log keeps them
+    outbox.connected()
+    wait_until(lambda: [seq for seq, _ in sent] == seqs)
+    sent[1][1].published = sent[2][1].published = True  # the second and third acknowledged, not the first
+    outbox.acked()
+    time.sleep(0.2)
+    assert outbox.mark == 0 and outbox.unsent() == 3
+    outbox.connected()  # a reconnect: everything after the watermark again, in order
+    wait_until(lambda: [seq for seq, _ in sent[3:]] == seqs)
+    for _, info in sent[3:]:
+        info.published = True
+    outbox.acked()
+    wait_until(lambda: outbox.unsent() == 0)
+    outbox.stop()
+    assert log.mark(MARK) == seqs[-1]  # persisted: a restart goes on from here
+    log.close()
