@@ -20,7 +20,7 @@ from antbee.edge.mqtt.options import MqttOptions
 from antbee.fleet.cli import app
 from antbee.fleet.view import Device, fold, parse_topic
 from antbee.fleet.watch import watch
-from mosquitto import MOSQUITTO, Mosquitto, Subscriber, broker  # noqa: F401 - broker is a fixture
+from mosquitto import Subscriber, broker, secured_broker  # noqa: F401 - broker and secured_broker are fixtures
 
 DEVICE = "hive-3"
 
@@ -126,30 +126,23 @@ def test_bad_flags_and_an_absent_broker_are_one_line_errors(broker):
         assert len(lines) == 1 and lines[0].startswith("antbee-fleet: error: ") and expected in lines[0], done.stderr
 
 
-def test_tls_a_user_in_the_url_and_a_password_file_as_the_device_takes_them(tmp_path):
-    if not MOSQUITTO.exists():
-        pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto)")
+def test_tls_a_user_in_the_url_and_a_password_file_as_the_device_takes_them(secured_broker, tmp_path):
     from paho.mqtt import publish
 
-    secured = Mosquitto(tmp_path / "secured", users={"hive": "s3cret", "fleet": "view"}).start()
-    try:
-        publish.single(f"antbee/{DEVICE}/status", "online", qos=1, retain=True, hostname="127.0.0.1",
-                       port=secured.port, auth={"username": "hive", "password": "s3cret"},
-                       tls={"ca_certs": str(secured.ca)})
-        password = tmp_path / "password"
-        password.write_text("view\n")
-        url = secured.url.replace("mqtts://", "mqtts://fleet@")
-        done = fleet("--mqtt", url, "--mqtt-ca", str(secured.ca), "--mqtt-password-file", str(password),
-                     "--once", "--json")
-        assert done.exit_code == 0, done.output
-        assert json.loads(done.stdout.splitlines()[-1]) == \
-            {"device": DEVICE, "status": "online", "model": None, "states": {}, "last_event": None}
-        password.write_text("wrong\n")
-        refused = fleet("--mqtt", url, "--mqtt-ca", str(secured.ca), "--mqtt-password-file", str(password), "--once")
-        assert refused.exit_code == 2 and refused.stdout == ""
-        assert refused.stderr.startswith("antbee-fleet: error: the broker refused the connection"), refused.stderr
-    finally:
-        secured.stop()
+    publish.single(f"antbee/{DEVICE}/status", "online", qos=1, retain=True, hostname="127.0.0.1",
+                   port=secured_broker.port, auth={"username": "hive", "password": "s3cret"},
+                   tls={"ca_certs": str(secured_broker.ca)})
+    password = tmp_path / "password"
+    password.write_text("view\n")
+    url, ca = secured_broker.url.replace("mqtts://", "mqtts://fleet@"), str(secured_broker.ca)
+    done = fleet("--mqtt", url, "--mqtt-ca", ca, "--mqtt-password-file", str(password), "--once", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout.splitlines()[-1]) == \
+        {"device": DEVICE, "status": "online", "model": None, "states": {}, "last_event": None}
+    password.write_text("wrong\n")
+    refused = fleet("--mqtt", url, "--mqtt-ca", ca, "--mqtt-password-file", str(password), "--once")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("antbee-fleet: error: the broker refused the connection"), refused.stderr
 
 
 def test_the_view_keeps_device_topics_and_ignores_the_rest():
