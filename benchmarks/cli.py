@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from antbee.common.command import Verbose, new_app, run, workstation
-from antbee.common.runs import KERAS_MODEL, RUN_DIR, SPLIT
+from antbee.common.command import Verbose, new_app, run, user_errors, workstation
+from antbee.common.runs import BENCH_DIR, KERAS_MODEL, RUN_DIR, SPLIT
 
 PROG = "antbee-bench"
 REGRESSED = 1
@@ -54,7 +55,8 @@ def bench_command(
         "still benchmarked and marked.")] = 0.01,
     verbose: Verbose = False,
 ) -> None:
-    """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory."""
+    """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory.
+    (`antbee-bench fleet --help`: devices on an MQTT broker.)"""
     with workstation(PROG) as (tracker, _):
         from antbee.benchmarks import check as checks
         from antbee.benchmarks.models import DEFAULT_REFERENCE
@@ -105,6 +107,53 @@ def check_lines(results, path: Path, reference: dict, slug: str) -> list[str]:
     return lines
 
 
+fleet_app = new_app()
+FLEET = "fleet"  # `antbee-bench fleet ...` runs the fleet benchmark; anything else is the model benchmark
+
+
+@fleet_app.command()
+def fleet_command(
+    devices: Annotated[int, typer.Option("--devices", metavar="N", help="Simulated devices (processes).")] = 10,
+    seconds: Annotated[float, typer.Option("--seconds", metavar="S", help="Length of the measured run.")] = 60.0,
+    fps: Annotated[float, typer.Option("--fps", help="Each simulated camera's frames per second.")] = 3.0,
+    broker_down: Annotated[float, typer.Option(
+        "--broker-down", metavar="S", help="Stop the broker this long mid-run, then start it again (0: never).")
+    ] = 10.0,
+    model: Annotated[Path | None, typer.Option(
+        "--model", metavar="FILE.tflite", help="The devices' model (default: the one antbee-edge would load).")] = None,
+    threads: Annotated[int, typer.Option("--threads", metavar="N", help="Interpreter threads per device.")] = 1,
+    out: Annotated[Path, typer.Option(
+        "--out", help="Where fleet.json and the run's broker, logs and event logs go.")] = RUN_DIR / BENCH_DIR,
+    smoke: Annotated[bool, typer.Option("--smoke", help="Fast: 2 devices, 8 s, the broker down 2 s.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Run N antbee-edge devices against one Mosquitto: events/s, latency, zero loss across a broker restart,
+    CPU and RSS per device."""
+    with user_errors(f"{PROG} {FLEET}"):
+        from antbee.benchmarks.broker import mosquitto_path
+        from antbee.benchmarks.fleet import SMOKE, FleetOptions, run_fleet, table_lines, write_report
+        from antbee.edge.runner import default_model
+
+        if smoke:
+            devices, seconds, broker_down = SMOKE["devices"], SMOKE["seconds"], SMOKE["broker_down"]
+        options = FleetOptions(model=model or default_model(), out=out, devices=devices, seconds=seconds, fps=fps,
+                               broker_down=broker_down, threads=threads)
+        mosquitto_path()  # says how to install it before anything starts
+        result = run_fleet(options, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        written = write_report(result, options.out)
+    for line in table_lines(result):
+        print(line)
+    print(f"wrote {written}")
+    if result.lost:
+        raise typer.Exit(REGRESSED)
+
+
 def main() -> None:
     """Console-script entry point."""
+    if sys.argv[1:2] == [FLEET]:
+        # One console script, two commands: the model benchmark keeps its RUN_DIR argument (a group would
+        # take that place), and `fleet` as the first word picks the other app.
+        sys.argv = [sys.argv[0], *sys.argv[2:]]
+        run(fleet_app, f"{PROG} {FLEET}")
+        return
     run(app, PROG)

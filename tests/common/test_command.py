@@ -104,7 +104,8 @@ def test_sigterm_unwinds_like_ctrl_c_so_finally_blocks_clean_up(tmp_path):
 
 @pytest.mark.parametrize("module, prog, writes_files", [
     ("antbee.train.cli", "antbee-train", True), ("antbee.convert.cli", "antbee-convert", True),
-    ("antbee.benchmarks.cli", "antbee-bench", True), ("antbee.edge.cli", "antbee-edge", False)])
+    ("antbee.benchmarks.cli", "antbee-bench", True), ("antbee.edge.cli", "antbee-edge", False),
+    ("antbee.fleet.cli", "antbee-fleet", False)])
 def test_every_console_script_goes_through_the_boundary(monkeypatch, module, prog, writes_files):
     cli = importlib.import_module(module)
     calls = []

@@ -1,0 +1,54 @@
+"""antbee-bench fleet: the counting on made-up arrivals, and a smoke run of real devices on a real Mosquitto."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from antbee.benchmarks.fleet import FleetOptions, Outage, _result, table_lines
+from antbee.benchmarks.recorder import Arrival
+from antbee.common.errors import UsageError
+from mosquitto import MOSQUITTO
+
+SHIPPED = Path(__file__).resolve().parents[2] / "edge" / "models" / "antbee_int8.tflite"
+
+
+def test_duplicates_losses_and_the_outage_are_counted_apart(tmp_path):
+    options = FleetOptions(model=SHIPPED, out=tmp_path, devices=2, seconds=10, broker_down=2)
+    arrivals = [Arrival("a", 1, 100.0, 100.01), Arrival("a", 2, 104.0, 107.0),  # made while the broker was down
+                Arrival("a", 2, 104.0, 107.5), Arrival("b", 1, 101.0, 101.02)]  # a duplicate; b's seq 2 lost
+    usage = {"a": (1.5, 80.0, 90.0), "b": (2.5, 81.0, 91.0)}
+    result = _result(options, arrivals, {"a": 2, "b": 2}, 1, (99.0, 109.0), Outage(103.0, 105.0, 1.5), usage,
+                     (0.5, 7.0))
+    assert (result.published, result.delivered, result.duplicates, result.lost) == (4, 3, 1, 1)
+    assert result.events_per_s == 0.3
+    assert result.latency.n == 2 and result.latency.max_ms == pytest.approx(20, abs=0.01)
+    assert result.backlog.n == 1 and result.backlog.median_ms == pytest.approx(3000, abs=0.01)
+    assert [u.cpu_percent for u in result.usage] == [15.0, 25.0]
+    assert table_lines(result)[-1] == "  zero loss: NO (1 events lost)"
+
+
+@pytest.mark.parametrize("fields, flag", [
+    ({"devices": 0}, "--devices"), ({"seconds": 5, "broker_down": 5}, "--seconds"), ({"fps": 0}, "--fps"),
+    ({"model": Path("nope.tflite")}, "--model")])
+def test_bad_options_name_their_flag(tmp_path, fields, flag):
+    with pytest.raises(UsageError, match=flag):
+        FleetOptions(**{"model": SHIPPED, "out": tmp_path, **fields})
+
+
+@pytest.mark.skipif(not MOSQUITTO.exists(), reason=f"{MOSQUITTO} not found (apt-get install mosquitto)")
+def test_a_smoke_run_loses_nothing_across_a_broker_restart(tmp_path):
+    done = subprocess.run([sys.executable, "-c", "from antbee.benchmarks.cli import main; main()", "fleet",
+                           "--smoke", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "fleet.json").read_text())
+    assert report["devices"] == 2 and report["broker_restarts"] == 1 and report["reconnect_s"] >= 0
+    assert report["lost"] == 0 and report["published"] >= 2 * 2  # each device: its first label and a change
+    assert report["delivered"] == report["published"]
+    assert report["latency"]["n"] > 0 and report["latency"]["median_ms"] > 0
+    assert [u["device"] for u in report["usage"]] == ["bench-00", "bench-01"]
+    assert all(u["cpu_s"] > 0 and u["rss_mb"] > 20 for u in report["usage"])
+    assert report["broker_cpu_s"] >= 0 and report["broker_rss_mb"] > 0
+    assert "zero loss: yes" in done.stdout
