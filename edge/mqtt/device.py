@@ -43,7 +43,8 @@ def start_device(options: MqttOptions, log: EventLog, slot: ModelSlot, sources: 
     require_paho()
     from antbee.edge.mqtt.link import MqttLink
 
-    link = MqttLink(options, log, slot, str(slot.classifier.options.model), sources, report, note, rollouts)
+    # The file name, not the path: the topic and Home Assistant show it, and the path says nothing off the device.
+    link = MqttLink(options, log, slot, Path(slot.classifier.options.model).name, sources, report, note, rollouts)
     link.start()
     sinks = []
     if options.mqtt_frames:

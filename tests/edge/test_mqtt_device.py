@@ -158,7 +158,7 @@ def test_serve_takes_mqtt_too(broker, tiny_models, tmp_path):
     server = Server(device_args(broker, tiny_models, tmp_path))
     try:
         model = watch.wait(lambda s: s.json("antbee/hive-3/model"), timeout=30)[-1]
-        assert model["labels"] == ["ant", "bee"] and model["name"] == str(tiny_models.int8)
+        assert model["labels"] == ["ant", "bee"] and model["name"] == tiny_models.int8.name
         assert watch.wait(lambda s: s.on("antbee/hive-3/status")[-1:] == [b"online"])
         server.stop()
         assert watch.wait(lambda s: s.on("antbee/hive-3/status")[-1:] == [b"offline"])
