@@ -21,16 +21,22 @@ class RateColumn(ProgressColumn):
 
 @contextmanager
 def progress_bar(console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
-    """Yield a `progress(done, total)` callback drawing the bar; the clock starts at the first call."""
+    """Yield a `progress(done, total)` callback; the bar and its clock start at the first call, so an error
+    before any work leaves stderr to its one error line."""
     columns = (TextColumn("classifying"), BarColumn(), MofNCompleteColumn(), RateColumn(), TextColumn("ETA"),
                TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True)) as shown:
-        task = None
+    shown = Progress(*columns, console=console or Console(stderr=True))
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            nonlocal task
-            if task is None:
-                task = shown.add_task("classifying", total=total)
-            shown.update(task, completed=done)
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            shown.start()
+            task = shown.add_task("classifying", total=total)
+        shown.update(task, completed=done)
 
+    try:
         yield progress
+    finally:
+        if task is not None:
+            shown.stop()
