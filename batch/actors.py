@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antbee.common import logs
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.edge.output import format_json
 from antbee.edge.runner import classify_file
@@ -25,6 +26,7 @@ class ClassifyActor:
     """
 
     def __init__(self, options: ClassifierOptions, model: bytes, labels: bytes | None = None):
+        logs.configure(False)  # this worker's libraries as quiet as antbee-edge's; ANTBEE_VERBOSE=1 shows them
         _quiet_opencv()  # a bad file's row names the file and reason; OpenCV's own log lines only add noise
         # The interpreter and the labels are read while the Classifier is made, so the copies can go after.
         with tempfile.TemporaryDirectory(prefix="antbee-batch-") as folder:

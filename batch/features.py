@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antbee.common import logs
 from antbee.common.errors import UsageError
 
 # Images sent to an actor at a time: the batch extract_features runs locally, so the sums are the same.
@@ -18,6 +19,7 @@ class FeatureActor:
     """Holds the feature model (pixels in, backbone features out) and runs it on chunks of images."""
 
     def __init__(self, model: bytes):
+        logs.configure(False)  # before TensorFlow loads in this worker; ANTBEE_VERBOSE=1 still shows its lines
         import keras
 
         import antbee.train.backbones  # noqa: F401 - registers the TF Hub layer a saved model may hold
