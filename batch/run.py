@@ -82,9 +82,9 @@ def run_batch(options: BatchOptions, progress: Callable[[int, int], None] | None
     try:
         todo = [item for item in items if _key(item) not in results.done]
         if todo:
-            if progress is not None:
-                progress(0, len(todo))
             with ray_session(options.ray):
+                if progress is not None:
+                    progress(0, len(todo))
                 for batch in _classified(todo, options, model, labels):
                     lines = list(batch["row"])
                     results.add(lines)
@@ -128,7 +128,9 @@ def _classified(todo: list[Path | Unreadable], options: BatchOptions, model: byt
     import ray
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # antbee-batch draws its own
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset plan lines are for Ray's developers
+    # Set after the line above, which configures Ray Data's logging: its plan lines and its note that
+    # its bars are off are for Ray's developers.
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     actors = options.actors or actors_for(ray.cluster_resources().get("CPU", 1), options.threads)
     per_block = min(ROWS_PER_BLOCK, math.ceil(len(todo) / (actors * BLOCKS_PER_ACTOR)))
     rows = [{"source": str(_key(item)), "reason": item.reason if isinstance(item, Unreadable) else ""}
