@@ -21,8 +21,9 @@ app = new_app()
 @app.command()
 def batch_command(
     sources: Annotated[list[str], typer.Argument(
-        metavar="SOURCE...", help="Image files, folders (walked recursively), globs, or .txt files listing "
-        "paths one a line.", show_default=False)],
+        metavar="SOURCE...", help="Image files, folders (walked recursively), globs, URIs pyarrow reads "
+        "(s3://bucket/photos/, gs://..., file://...), or .txt files listing paths or URIs one a line.",
+        show_default=False)],
     out: Annotated[Path, typer.Option(
         "--out", metavar="FILE", help="Results: FILE.jsonl (JSON lines) or FILE.parquet (a folder of part "
         "files). Rerunning adds only the sources it does not hold yet.", show_default=False)],

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from antbee.batch.actors import ClassifyActor
-from antbee.batch.inputs import list_sources
+from antbee.batch.inputs import Remote, Sources, list_sources
 from antbee.batch.results import SUFFIXES, open_results
 from antbee.common.errors import UsageError
 from antbee.edge.classifier import Classifier, ClassifierOptions
@@ -72,7 +72,8 @@ class BatchSummary(NamedTuple):
 def run_batch(options: BatchOptions, progress: Callable[[int, int], None] | None = None) -> BatchSummary:
     """Classify every source the output does not hold yet; `progress(done, total)` after each written block."""
     start = time.perf_counter()
-    items = list_sources(options.sources)
+    sources = list_sources(options.sources)
+    items = sources.items
     Classifier(options.classifier_options())  # a bad model: one error, no job
     model = options.model.read_bytes()
     labels = options.labels.read_bytes() if options.labels is not None else None
@@ -80,12 +81,12 @@ def run_batch(options: BatchOptions, progress: Callable[[int, int], None] | None
     written = failed = 0
     workers: set[int] = set()
     try:
-        todo = [item for item in items if _key(item) not in results.done]
+        todo = [item for item in items if Sources.key(item) not in results.done]
         if todo:
             with ray_session(options.ray):
                 if progress is not None:
                     progress(0, len(todo))
-                for batch in _classified(todo, options, model, labels):
+                for batch in _classified(todo, sources.filesystems, options, model, labels):
                     lines = list(batch["row"])
                     results.add(lines)
                     written += len(lines)
@@ -123,7 +124,7 @@ def actors_for(cpus: float, threads: int) -> int:
     return max(1, int(cpus) // threads)
 
 
-def _classified(todo: list[Path | Unreadable], options: BatchOptions, model: bytes,
+def _classified(todo: list[Path | Unreadable | Remote], filesystems: list, options: BatchOptions, model: bytes,
                 labels: bytes | None) -> Iterator[dict[str, np.ndarray]]:
     import ray
 
@@ -133,16 +134,13 @@ def _classified(todo: list[Path | Unreadable], options: BatchOptions, model: byt
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     actors = options.actors or actors_for(ray.cluster_resources().get("CPU", 1), options.threads)
     per_block = min(ROWS_PER_BLOCK, math.ceil(len(todo) / (actors * BLOCKS_PER_ACTOR)))
-    rows = [{"source": str(_key(item)), "reason": item.reason if isinstance(item, Unreadable) else ""}
-            for item in todo]
+    rows = [{"source": Sources.key(item), "reason": item.reason if isinstance(item, Unreadable) else "",
+             "path": item.path if isinstance(item, Remote) else "",
+             "filesystem": item.filesystem if isinstance(item, Remote) else -1} for item in todo]
     dataset = ray.data.from_items(rows, override_num_blocks=math.ceil(len(todo) / per_block))
     # A batch larger than a block would make Ray Data bundle blocks, leaving actors idle on small jobs.
     dataset = dataset.map_batches(
-        ClassifyActor, fn_constructor_args=(options.classifier_options(), model, labels),
+        ClassifyActor, fn_constructor_args=(options.classifier_options(), model, labels, tuple(filesystems)),
         batch_size=min(options.batch_size, per_block),
         batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=options.threads)
     yield from dataset.iter_batches(batch_size=None, batch_format="numpy")
-
-
-def _key(item: Path | Unreadable) -> str:
-    return str(item.path if isinstance(item, Unreadable) else item)

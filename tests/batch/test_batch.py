@@ -149,10 +149,34 @@ def test_device_and_workstation_code_never_import_ray():
     assert result.stdout.strip() == "[]"
 
 
-def test_an_unknown_image_in_a_folder_is_still_listed(tmp_path):
-    from antbee.batch.inputs import list_sources
+def test_folders_lists_and_uris_give_each_source_once(tmp_path):
+    from antbee.batch.inputs import Remote, list_sources
 
     write(tmp_path / "a" / "x.jpg", encode(image("red", 1), ".jpg"))
+    write(tmp_path / "a" / "notes.txt", b"not listed: no image suffix")
     listing = tmp_path / "l.txt"
-    listing.write_text("a/x.jpg\n/abs/y.jpg\n")
-    assert list_sources([str(tmp_path / "a"), str(listing)]) == [tmp_path / "a" / "x.jpg", Path("/abs/y.jpg")]
+    listing.write_text(f"a/x.jpg\n/abs/y.jpg\nfile://{tmp_path}/a/x.jpg\n")
+    sources = list_sources([str(tmp_path / "a"), str(listing), f"file://{tmp_path}/a/"])
+    uri = f"file://{tmp_path}/a/x.jpg"
+    assert sources.items == [tmp_path / "a" / "x.jpg", Path("/abs/y.jpg"), Remote(uri, f"{tmp_path}/a/x.jpg", 0)]
+    assert len(sources.filesystems) == 1
+
+
+def test_uri_sources_are_read_through_pyarrow_as_the_files_are(ray_address, photos, tiny_models, tmp_path):
+    from antbee.batch.results import read_rows
+    from antbee.batch.run import BatchOptions, run_batch
+
+    out = tmp_path / "uris.jsonl"
+    red = photos / "red"
+    listing = tmp_path / "uris.txt"
+    listing.write_text(f"file://{photos}/missing.jpg\n")  # listed, so not checked up front: an error row
+    run_batch(BatchOptions(sources=(f"file://{red}", f"file://{photos}/train/red/empty.jpg", str(listing)),
+                           model=tiny_models.int8, out=out))
+    rows = by_source(read_rows(out))
+    expected = edge_rows(tiny_models.int8, red)
+    assert {source.removeprefix("file://") for source in rows} - {str(photos / "missing.jpg")} == \
+        set(expected) | {str(photos / "train/red/empty.jpg")}
+    for source, row in expected.items():
+        assert rows[f"file://{source}"] == {**row, "source": f"file://{source}"}
+    assert rows[f"file://{photos}/train/red/empty.jpg"]["error"].endswith("empty file, expected an image")
+    assert "cannot read it" in rows[f"file://{photos}/missing.jpg"]["error"]
