@@ -44,7 +44,7 @@ class BatchOptions:
 
     def __post_init__(self) -> None:
         if not self.sources:
-            raise UsageError("no SOURCE: expected image files, folders, globs or .txt lists of paths")
+            raise UsageError("no SOURCE: expected image files, folders, globs, URIs or .txt lists of paths")
         if self.out.suffix not in SUFFIXES:
             raise UsageError(f"--out {self.out}: expected a file name ending in {' or '.join(SUFFIXES)}")
         for flag, value in (("--actors", self.actors), ("--threads", self.threads), ("--batch-size", self.batch_size)):

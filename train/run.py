@@ -94,6 +94,10 @@ def validate(options: TrainOptions) -> None:
         raise UsageError(f"--cv {options.cv}: expected 0 (off) or at least 2 folds, and --cv-repeats >= 1")
     if options.learning_rate <= 0 or not 0.0 <= options.label_smoothing < 1.0:
         raise UsageError("--learning-rate must be positive and --label-smoothing in [0, 1)")
+    if options.ray is not None and not options.ray.strip():
+        raise UsageError("--ray '': expected auto, a head node's host:port or ray://host:10001")
+    if options.ray is not None and importlib.util.find_spec("ray") is None:
+        raise UsageError(f"--ray {options.ray}: Ray is not installed (pip install 'antbee[batch]')")
 
 
 def resolve_data(data: str | None) -> str:
@@ -142,8 +146,6 @@ def feature_extractor(options: TrainOptions):
         from antbee.train.fit import extract_features
 
         return extract_features
-    if importlib.util.find_spec("ray") is None:
-        raise UsageError(f"--ray {options.ray}: Ray is not installed (pip install 'antbee[batch]')")
     from antbee.batch.features import RayFeatures
 
     return RayFeatures(options.ray)

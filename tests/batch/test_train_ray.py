@@ -62,3 +62,11 @@ def test_training_with_ray_gives_the_same_features_and_metrics(ray_address, colo
     assert distributed.metrics["config"].pop("data") == local.metrics["config"].pop("data")
     assert distributed.metrics["config"].pop("out") != local.metrics["config"].pop("out")
     assert distributed.metrics == local.metrics  # same split, accuracy, confusion matrix, chosen C
+
+
+def test_a_blank_ray_address_is_refused_before_any_work():
+    from antbee.common.errors import UsageError
+    from antbee.train.run import TrainOptions, validate
+
+    with pytest.raises(UsageError, match="--ray"):
+        validate(TrainOptions(ray=" "))
