@@ -85,9 +85,14 @@ def bench_command(
 
 def batch_benchmark(run_dir: Path, images: str, smoke: bool) -> None:
     """antbee-bench --batch: print antbee-batch's images/s against the folder pipeline's."""
+    import importlib.util
+
     from antbee.common.command import user_errors
+    from antbee.common.errors import UsageError
 
     with user_errors(PROG):
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--batch needs Ray Data (ray is not installed): pip install 'antbee[batch]'")
         from antbee.benchmarks.batch import IMAGES, SMOKE_IMAGES, bench_batch
         from antbee.edge.runner import default_model
 
