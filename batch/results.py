@@ -138,7 +138,9 @@ def _parquet_row(record: dict) -> dict:
 
 def _source(line: bytes, where: str) -> str:
     try:
-        return str(json.loads(line)["source"])
+        # File names that are not UTF-8 were written as their own bytes (surrogateescape), so they read back
+        # as the same str the listing gives, and the file is skipped on a rerun.
+        return str(json.loads(line.decode("utf-8", "surrogateescape"))["source"])
     except (ValueError, KeyError, TypeError):
         raise UsageError(f"{where}: not an antbee-batch row (expected a JSON object with a source); "
                          "choose another --out") from None

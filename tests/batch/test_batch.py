@@ -180,3 +180,21 @@ def test_uri_sources_are_read_through_pyarrow_as_the_files_are(ray_address, phot
         assert rows[f"file://{source}"] == {**row, "source": f"file://{source}"}
     assert rows[f"file://{photos}/train/red/empty.jpg"]["error"].endswith("empty file, expected an image")
     assert "cannot read it" in rows[f"file://{photos}/missing.jpg"]["error"]
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_on_a_rerun(tmp_path):
+    from antbee.batch.results import open_results
+
+    name = os.fsdecode(b"/photos/caf\xe9.jpg")  # Latin-1 bytes, a lone surrogate in Python
+    results = open_results(tmp_path / "r.jsonl")
+    results.add([json.dumps({"source": name, "error": "x"}, ensure_ascii=False)])
+    results.close()
+    assert open_results(tmp_path / "r.jsonl").done == {name}
+
+
+def test_help_names_every_flag():
+    result = subprocess.run([*BATCH, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for flag in ("--out", "--model", "--ray", "--actors", "--threads", "--batch-size", "--labels", "--top-k",
+                 "--threshold"):
+        assert flag in result.stdout, flag
