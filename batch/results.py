@@ -39,6 +39,19 @@ def open_results(out: Path) -> Results:
     raise UsageError(f"--out {out}: expected a file name ending in {' or '.join(SUFFIXES)}")
 
 
+def check_sources(out: Path, sources: list[str]) -> None:
+    """Refuse, before any work, file names a `.parquet` output cannot hold (Parquet strings are UTF-8 only)."""
+    if out.suffix != ".parquet":
+        return
+    for source in sources:
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise UsageError(f"{shown}: a file name that is not UTF-8 cannot be a Parquet string; "
+                             f"use --out {out.with_suffix('.jsonl')}") from None
+
+
 class JsonlResults:
     """Rows as JSON lines appended to one file."""
 

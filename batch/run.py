@@ -15,7 +15,7 @@ import numpy as np
 
 from antbee.batch.actors import ClassifyActor
 from antbee.batch.inputs import Remote, Sources, list_sources
-from antbee.batch.results import SUFFIXES, open_results
+from antbee.batch.results import SUFFIXES, check_sources, open_results
 from antbee.common.errors import UsageError
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.edge.sources import Unreadable
@@ -74,6 +74,7 @@ def run_batch(options: BatchOptions, progress: Callable[[int, int], None] | None
     start = time.perf_counter()
     sources = list_sources(options.sources)
     items = sources.items
+    check_sources(options.out, [Sources.key(item) for item in items])
     Classifier(options.classifier_options())  # a bad model: one error, no job
     model = options.model.read_bytes()
     labels = options.labels.read_bytes() if options.labels is not None else None

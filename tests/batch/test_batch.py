@@ -198,3 +198,13 @@ def test_help_names_every_flag():
     for flag in ("--out", "--model", "--ray", "--actors", "--threads", "--batch-size", "--labels", "--top-k",
                  "--threshold"):
         assert flag in result.stdout, flag
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_for_parquet_before_any_work(tmp_path):
+    from antbee.batch.results import check_sources
+    from antbee.common.errors import UsageError
+
+    name = os.fsdecode(b"/photos/caf\xe9.jpg")
+    check_sources(tmp_path / "r.jsonl", [name])
+    with pytest.raises(UsageError, match=r"caf\ufffd.jpg.*--out .*r.jsonl"):
+        check_sources(tmp_path / "r.parquet", ["/photos/ok.jpg", name])
