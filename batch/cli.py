@@ -60,8 +60,8 @@ def batch_command(
             summary = run_batch(options, progress)
     rate = summary.written / summary.seconds if summary.seconds > 0 else 0.0
     print(f"{PROG}: {summary.written} rows written to {out} ({summary.failed} of them errors) by "
-          f"{summary.workers} worker processes, {rate:.1f} images/s; {summary.skipped} of {summary.sources} sources were "
-          f"already there", file=sys.stderr, flush=True)
+          f"{summary.workers} worker processes, {rate:.1f} images/s; {summary.skipped} of {summary.sources} "
+          "sources were already there", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -64,10 +64,10 @@ class JsonlResults:
         self._file.seek(0)
         data = self._file.read()
         whole = data[:data.rfind(b"\n") + 1]
+        for number, line in enumerate(whole.splitlines(), 1):  # checked first: a file not ours stays as it is
+            self.done.add(_source(line, f"{path} line {number}"))
         if len(whole) < len(data):
             self._file.truncate(len(whole))  # the last line was cut short by a kill: its image is done again
-        for number, line in enumerate(whole.splitlines(), 1):
-            self.done.add(_source(line, f"{path} line {number}"))
         self._file.seek(0, os.SEEK_END)
 
     def add(self, lines: list[str]) -> None:

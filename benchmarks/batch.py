@@ -37,7 +37,8 @@ class BatchThroughput:
     def lines(self) -> list[str]:
         """The comparison as lines for stdout."""
         return [f"batch benchmark: {self.model}, {self.images} images, {self.cores} cores",
-                f"  folder pipeline (classify_files, {self.folder_workers} interpreters): {self.folder_rate:.1f} images/s",
+                f"  folder pipeline (classify_files, {self.folder_workers} interpreters): "
+                f"{self.folder_rate:.1f} images/s",
                 f"  antbee-batch ({self.actors} Ray actors): {self.batch_rate:.1f} images/s with Ray up, "
                 f"{self.batch_rate_with_start:.1f} images/s counting Ray's start ({self.ray_start_s:.1f} s)",
                 f"  antbee-batch once its actors run: {self.steady_rate:.1f} images/s (a job of one image per "

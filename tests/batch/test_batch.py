@@ -208,3 +208,14 @@ def test_a_file_name_that_is_not_utf8_is_refused_for_parquet_before_any_work(tmp
     check_sources(tmp_path / "r.jsonl", [name])
     with pytest.raises(UsageError, match=r"caf\ufffd.jpg.*--out .*r.jsonl"):
         check_sources(tmp_path / "r.parquet", ["/photos/ok.jpg", name])
+
+
+def test_an_output_that_is_not_antbee_batch_rows_is_refused_and_left_as_it_was(tmp_path):
+    from antbee.batch.results import open_results
+    from antbee.common.errors import UsageError
+
+    out = tmp_path / "notes.jsonl"
+    out.write_bytes(b'{"note": 1}\n{"note": 2')
+    with pytest.raises(UsageError, match="notes.jsonl line 1: not an antbee-batch row"):
+        open_results(out)
+    assert out.read_bytes() == b'{"note": 1}\n{"note": 2'
