@@ -41,10 +41,16 @@ def by_source(rows: list[dict]) -> dict[str, dict]:
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_rows_equal_antbee_edge_json_and_several_workers_did_them(ray_address, photos, tiny_models, tmp_path,
-                                                                  suffix):
+                                                                  suffix, monkeypatch):
     from antbee.batch.results import read_rows
     from antbee.batch.run import BatchOptions, run_batch
 
+    import ray
+
+    # Ray Data feeds actors as each starts; on a busy machine the first could finish these few hundred tiny
+    # images before the second is up. Waiting for the pool makes "two processes share the work" a fair check.
+    context = ray.data.DataContext.get_current()
+    monkeypatch.setattr(context, "wait_for_min_actors_s", 120)
     out = tmp_path / f"results{suffix}"
     summary = run_batch(BatchOptions(sources=(str(photos),), model=tiny_models.int8, out=out, actors=2))
     rows = by_source(read_rows(out))
