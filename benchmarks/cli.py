@@ -53,10 +53,17 @@ def bench_command(
     max_drop: Annotated[float, typer.Option(
         "--max-drop", help="antbee-convert's accuracy gate for variants converted here; a failing variant is "
         "still benchmarked and marked.")] = 0.01,
+    batch: Annotated[str | None, typer.Option(
+        "--batch", metavar="IMAGES", help="Instead: antbee-batch (a local Ray) against the folder pipeline on "
+        "these images copied to 2000 files (200 with --smoke), with RUN_DIR's newest .tflite or the packaged "
+        "model.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory.
     (`antbee-bench fleet --help`: devices on an MQTT broker.)"""
+    if batch is not None:
+        batch_benchmark(run_dir, batch, smoke)
+        return
     with workstation(PROG) as (tracker, _):
         from antbee.benchmarks import check as checks
         from antbee.benchmarks.models import DEFAULT_REFERENCE
@@ -76,6 +83,24 @@ def bench_command(
             print(line)
         if checks.failed(results):
             raise typer.Exit(REGRESSED)
+
+
+def batch_benchmark(run_dir: Path, images: str, smoke: bool) -> None:
+    """antbee-bench --batch: print antbee-batch's images/s against the folder pipeline's."""
+    import importlib.util
+
+    from antbee.common.command import user_errors
+    from antbee.common.errors import UsageError
+
+    with user_errors(PROG):
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--batch needs Ray Data (ray is not installed): pip install 'antbee[batch]'")
+        from antbee.benchmarks.batch import IMAGES, SMOKE_IMAGES, bench_batch
+        from antbee.edge.runner import default_model
+
+        result = bench_batch(default_model(run_dir), images, SMOKE_IMAGES if smoke else IMAGES)
+    for line in result.lines():
+        print(line)
 
 
 def summary(report, written: list[Path]) -> list[str]:

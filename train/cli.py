@@ -38,6 +38,9 @@ def train_command(
     cv: Annotated[int, typer.Option(
         help="Also run repeated stratified K-fold CV over all images with K folds.")] = 0,
     cv_repeats: Annotated[int, typer.Option(help="Repeats of the K-fold CV.")] = 3,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", metavar="ADDRESS", help="Compute the backbone features on a Ray cluster: auto, host:6379 or "
+        "ray://host:10001 (needs antbee[batch]); the head is fitted here.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Train an image classifier on a frozen MobileNetV2 and write a run folder."""
@@ -48,7 +51,7 @@ def train_command(
         options = TrainOptions(data=data, out=str(out), labels_from=labels_from, test_size=test_size, seed=seed,
                                resize=resize, backbone=backbone, weights=weights, head=head, flip=flip,
                                epochs=epochs, patience=patience, learning_rate=learning_rate, dropout=dropout,
-                               label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats)
+                               label_smoothing=label_smoothing, cv=cv, cv_repeats=cv_repeats, ray=ray)
         result = train(options, tracker, on_epoch)
     print_summary(result)
 

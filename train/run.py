@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -43,6 +44,7 @@ class TrainOptions:
     label_smoothing: float = 0.0
     cv: int = 0
     cv_repeats: int = 3
+    ray: str | None = None  # a Ray cluster's address (or auto) to compute the backbone features on
 
     def head_options(self):
         """The part of these options that fitting the head uses."""
@@ -92,6 +94,10 @@ def validate(options: TrainOptions) -> None:
         raise UsageError(f"--cv {options.cv}: expected 0 (off) or at least 2 folds, and --cv-repeats >= 1")
     if options.learning_rate <= 0 or not 0.0 <= options.label_smoothing < 1.0:
         raise UsageError("--learning-rate must be positive and --label-smoothing in [0, 1)")
+    if options.ray is not None and not options.ray.strip():
+        raise UsageError("--ray '': expected auto, a head node's host:port or ray://host:10001")
+    if options.ray is not None and importlib.util.find_spec("ray") is None:
+        raise UsageError(f"--ray {options.ray}: Ray is not installed (pip install 'antbee[batch]')")
 
 
 def resolve_data(data: str | None) -> str:
@@ -121,8 +127,7 @@ def prepare_data(split: Split, options: TrainOptions, features_model, tracker) -
                *(Skipped(s, "exact duplicate of a training image") for s in duplicates))
     split = replace(split, train=tuple(train_kept), test=tuple(test_kept[i] for i in keep), skipped=skipped,
                     resize=options.resize)
-    from antbee.train.fit import extract_features
-
+    extract_features = feature_extractor(options)
     flips = 2 if options.flip else 1
     cv_flips = 2 if options.cv and options.flip else 1
     step = tracker("backbone features", flips * len(train_x) + cv_flips * len(test_x))
@@ -133,6 +138,17 @@ def prepare_data(split: Split, options: TrainOptions, features_model, tracker) -
     test_features = extract_features(features_model, test_x, progress=step)
     test_flip = extract_features(features_model, test_x[:, :, ::-1], progress=step) if cv_flips == 2 else None
     return Prepared(split, train_x, train_y, test_x, test_y, train_features, test_features, test_flip, duplicates)
+
+
+def feature_extractor(options: TrainOptions):
+    """extract_features, or with --ray its drop-in that runs the frozen backbone on Ray actors."""
+    if options.ray is None:
+        from antbee.train.fit import extract_features
+
+        return extract_features
+    from antbee.batch.features import RayFeatures
+
+    return RayFeatures(options.ray)
 
 
 def write_run(out: Path, model, split: Split, metrics: dict, history: dict, plots) -> None:

@@ -77,3 +77,14 @@ def test_workstation_commands_name_the_extra_to_install(plain_venv, tmp_path, co
     assert len(lines) == 1, done.stderr  # one line, no traceback
     assert lines[0].startswith(f"{command}: error: ") and "pip install 'antbee[train]'" in lines[0]
     assert "tensorflow" in lines[0]
+
+
+@pytest.mark.parametrize("args", [["photos", "--out", "r.jsonl"], ["--batch", "photos"]])
+def test_batch_commands_name_the_batch_extra(plain_venv, tmp_path, args):
+    command = "antbee-batch" if args[0] != "--batch" else "antbee-bench"
+    done = subprocess.run([plain_venv / "bin" / command, *args], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr  # one line, no traceback
+    assert lines[0].startswith(f"{command}: error: ") and "pip install 'antbee[batch]'" in lines[0]
