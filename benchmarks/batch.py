@@ -1,4 +1,4 @@
-"""antbee-bench --batch: antbee-batch's images/s on this machine against the single-process folder pipeline."""
+"""antbee-bench batch: antbee-batch's images/s on this machine against the single-process folder pipeline."""
 
 from __future__ import annotations
 
@@ -59,9 +59,9 @@ def bench_batch(model: Path, images: str, count: int) -> BatchThroughput:
 
     sources = [item for item in expand_inputs([images]) if isinstance(item, Path)]
     if not sources:
-        raise UsageError(f"--batch {images}: no readable image files")
+        raise UsageError(f"IMAGES {images}: no readable image files")
     if ray.is_initialized():
-        raise UsageError("--batch: Ray is already running in this process; the benchmark starts its own")
+        raise UsageError("antbee-bench batch: Ray is already running in this process; the benchmark starts its own")
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="antbee-bench-batch-") as folder:
         for index in range(count):
@@ -89,7 +89,7 @@ def bench_batch(model: Path, images: str, count: int) -> BatchThroughput:
         finally:
             ray.shutdown()
     if summary.written != done:
-        raise UsageError(f"--batch: antbee-batch wrote {summary.written} rows for {done} images")
+        raise UsageError(f"antbee-bench batch: antbee-batch wrote {summary.written} rows for {done} images")
     steady = done / (summary.seconds - fixed_s) if summary.seconds > fixed_s else 0.0
     return BatchThroughput(model.name, done, cores, plan.workers, done / folder_s, ray_start_s, actors,
                            summary.seconds, done / summary.seconds, done / (ray_start_s + summary.seconds), fixed_s,

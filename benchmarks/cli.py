@@ -53,17 +53,10 @@ def bench_command(
     max_drop: Annotated[float, typer.Option(
         "--max-drop", help="antbee-convert's accuracy gate for variants converted here; a failing variant is "
         "still benchmarked and marked.")] = 0.01,
-    batch: Annotated[str | None, typer.Option(
-        "--batch", metavar="IMAGES", help="Instead: antbee-batch (a local Ray) against the folder pipeline on "
-        "these images copied to 2000 files (200 with --smoke), with RUN_DIR's newest .tflite or the packaged "
-        "model.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Benchmark the Keras model and every TFLite variant of a run: accuracy, size, latency, memory.
-    (`antbee-bench fleet --help`: devices on an MQTT broker.)"""
-    if batch is not None:
-        batch_benchmark(run_dir, batch, smoke)
-        return
+    (`antbee-bench fleet --help`: devices on an MQTT broker; `antbee-bench batch --help`: antbee-batch on Ray.)"""
     with workstation(PROG) as (tracker, _):
         from antbee.benchmarks import check as checks
         from antbee.benchmarks.models import DEFAULT_REFERENCE
@@ -83,24 +76,6 @@ def bench_command(
             print(line)
         if checks.failed(results):
             raise typer.Exit(REGRESSED)
-
-
-def batch_benchmark(run_dir: Path, images: str, smoke: bool) -> None:
-    """antbee-bench --batch: print antbee-batch's images/s against the folder pipeline's."""
-    import importlib.util
-
-    from antbee.common.command import user_errors
-    from antbee.common.errors import UsageError
-
-    with user_errors(PROG):
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("--batch needs Ray Data (ray is not installed): pip install 'antbee[batch]'")
-        from antbee.benchmarks.batch import IMAGES, SMOKE_IMAGES, bench_batch
-        from antbee.edge.runner import default_model
-
-        result = bench_batch(default_model(run_dir), images, SMOKE_IMAGES if smoke else IMAGES)
-    for line in result.lines():
-        print(line)
 
 
 def summary(report, written: list[Path]) -> list[str]:
@@ -173,12 +148,46 @@ def fleet_command(
         raise typer.Exit(REGRESSED)
 
 
+batch_app = new_app()
+
+
+@batch_app.command()
+def batch_command(
+    images: Annotated[str, typer.Argument(
+        metavar="IMAGES", help="Image files, folders or globs: copied to 2000 files (200 with --smoke) for both runs.")],
+    model: Annotated[Path | None, typer.Option(
+        "--model", metavar="FILE.tflite", help="The model (default: the one antbee-edge would load).")] = None,
+    smoke: Annotated[bool, typer.Option("--smoke", help="Fast: 200 files.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """antbee-batch on a local Ray against the single-process folder pipeline, same model and files, one run."""
+    import importlib.util
+
+    from antbee.common.errors import UsageError
+
+    with user_errors(f"{PROG} {BATCH}"):
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("antbee-bench batch needs Ray Data (ray is not installed): pip install 'antbee[batch]'")
+        from antbee.benchmarks.batch import IMAGES, SMOKE_IMAGES, bench_batch
+        from antbee.edge.runner import default_model
+
+        result = bench_batch(model or default_model(), images, SMOKE_IMAGES if smoke else IMAGES)
+    for line in result.lines():
+        print(line)
+
+
+BATCH = "batch"
+# One console script, three commands: the model benchmark keeps its RUN_DIR argument (a group would take
+# that place), and `fleet` or `batch` as the first word picks another app.
+SUBCOMMANDS = {FLEET: fleet_app, BATCH: batch_app}
+
+
 def main() -> None:
     """Console-script entry point."""
-    if sys.argv[1:2] == [FLEET]:
-        # One console script, two commands: the model benchmark keeps its RUN_DIR argument (a group would
-        # take that place), and `fleet` as the first word picks the other app.
+    chosen = SUBCOMMANDS.get(sys.argv[1] if len(sys.argv) > 1 else "")
+    if chosen is not None:
+        name = sys.argv[1]
         sys.argv = [sys.argv[0], *sys.argv[2:]]
-        run(fleet_app, f"{PROG} {FLEET}")
+        run(chosen, f"{PROG} {name}")
         return
     run(app, PROG)

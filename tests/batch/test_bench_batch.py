@@ -1,4 +1,4 @@
-"""antbee-bench --batch: both paths classify the same files in one run, and the overhead is their ratio."""
+"""antbee-bench batch: both paths classify the same files in one run, and the overhead is their ratio."""
 
 from __future__ import annotations
 

@@ -79,12 +79,12 @@ def test_workstation_commands_name_the_extra_to_install(plain_venv, tmp_path, co
     assert "tensorflow" in lines[0]
 
 
-@pytest.mark.parametrize("args", [["photos", "--out", "r.jsonl"], ["--batch", "photos"]])
-def test_batch_commands_name_the_batch_extra(plain_venv, tmp_path, args):
-    command = "antbee-batch" if args[0] != "--batch" else "antbee-bench"
-    done = subprocess.run([plain_venv / "bin" / command, *args], capture_output=True, text=True, cwd=tmp_path,
+@pytest.mark.parametrize(("argv", "prog"), [(["antbee-batch", "photos", "--out", "r.jsonl"], "antbee-batch"),
+                                           (["antbee-bench", "batch", "photos"], "antbee-bench batch")])
+def test_batch_commands_name_the_batch_extra(plain_venv, tmp_path, argv, prog):
+    done = subprocess.run([plain_venv / "bin" / argv[0], *argv[1:]], capture_output=True, text=True, cwd=tmp_path,
                           timeout=300)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr  # one line, no traceback
-    assert lines[0].startswith(f"{command}: error: ") and "pip install 'antbee[batch]'" in lines[0]
+    assert lines[0].startswith(f"{prog}: error: ") and "pip install 'antbee[batch]'" in lines[0]
