@@ -1,8 +1,9 @@
-"""antbee-edge: classify images, a camera or a video with a .tflite model (a thin Typer layer over runner)."""
+"""antbee-edge: classify images, a camera or a video with a .tflite model (a thin Typer layer over loops and serve)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +13,8 @@ import typer
 from antbee.common.command import Verbose, fail, new_app, printable, run
 from antbee.common.errors import AntbeeError, UsageError
 from antbee.common.runs import RUN_DIR
-from antbee.edge.display import open_window
-from antbee.edge.output import format_json
 
 PROG = "antbee-edge"
-INTERRUPTED = 130
 
 app = new_app()
 
@@ -153,9 +151,11 @@ def edge(
         if hasattr(stream, "reconfigure"):  # a non-UTF-8 terminal gets escapes rather than a crash
             stream.reconfigure(errors="backslashreplace")
     # Imported here so --help does not load numpy, OpenCV or an interpreter.
+    from antbee.edge import loops
     from antbee.edge.classifier import Classifier, ClassifierOptions
     from antbee.edge.folder import default_plan
     from antbee.edge.interpreter import runtime_version
+    from antbee.edge.modelswap import slot_of
     from antbee.edge.runner import EdgeOptions, Stats, default_model
     from antbee.edge.sources import expand_inputs
 
@@ -198,23 +198,27 @@ def edge(
             runtime=runtime, reference_kernels=reference_kernels))
         _note(f"model {classifier.options.model} ({runtime_version(runtime)}, {len(classifier.labels)} classes, "
               f"input {classifier.input.size[0]}x{classifier.input.size[1]} {classifier.input.dtype})")
-        sampling = _sampling(options, samples, sample_below, samples_per_minute, samples_keep, sample_share)
-        debounce = _debounce(debounce_frames, debounce_score)
-        log = None if events is None and mqtt_options is None else _event_log(events, events_keep)
-        slot = None if mqtt_options is None else _slot(classifier)
+        sampling = loops.sampling_options(options.live, samples, sample_below, samples_per_minute, samples_keep,
+                                          sample_share)
+        debounce = loops.checked_debounce(debounce_frames, debounce_score)
+        # --mqtt publishes from the event log, so that nothing is lost: it needs one, named or default.
+        log = None if events is None and mqtt_options is None else loops.open_event_log(events, events_keep, _note)
+        slot = None if mqtt_options is None else slot_of(classifier)
     except AntbeeError as exc:
         _fail(exc)
     stats = Stats()
-    _quiet_opencv()  # our error result names the file and reason; OpenCV's own log lines only add noise
     if items is not None:
-        code = _run_files(classifier, items, plan.workers, options, stats, log, mqtt_options, slot)
+        code = loops.run_files(classifier, items, plan.workers, options.json, stats, _note, log, mqtt_options, slot)
     else:
         if slot is not None:
             from antbee.edge.modelswap import SlotClassifier
 
             classifier = SlotClassifier(slot)  # a rollout swaps the model between two frames
-        code = _run_frames(classifier, options, stats, log, _recorders(log, classifier, sampling, debounce),
-                           mqtt_options, slot)
+        try:
+            code = loops.run_frames(classifier, options, stats, _note,
+                                    log, loops.recorders(log, classifier, sampling, debounce), mqtt_options, slot)
+        except AntbeeError as exc:
+            _fail(exc)
     summary = stats.summary()
     what = ("frame" if options.live else "image") + ("" if summary.results == 1 else "s")
     rate = f", {summary.mean_fps:.1f} fps mean" if options.live else ""
@@ -224,161 +228,16 @@ def edge(
     raise typer.Exit(code or (1 if summary.failures else 0))
 
 
-def _run_files(classifier, items, workers, options, stats, log=None, mqtt=None, slot=None) -> int:
-    from antbee.edge.folder import classify_files
-
-    device = None if mqtt is None else _mqtt_device(mqtt, log, slot, (), rollouts=False)
-    try:
-        for result in classify_files(classifier, items, workers):
-            stats.add(result)
-            _emit(result, classifier, options)
-            if log is not None:
-                _log(log, result, classifier)
-    except KeyboardInterrupt:
-        _note("interrupted")
-        return INTERRUPTED
-    except BrokenPipeError:
-        _quiet_stdout()
-    finally:
-        if device is not None:
-            device.link.close()
-        if log is not None:
-            log.close()
-    return 0
-
-
-def _event_log(path, keep):
-    from antbee.edge.events import EventLog, default_path, parse_age
-
-    if path is None:  # --mqtt publishes from the log, so that nothing is lost
-        path = default_path()
-        _note(f"event log: {path} (--events to choose)")
-    return EventLog(path, parse_age(keep))
-
-
 def _mqtt_options(url, **flags):
     from antbee.edge.mqtt.options import MqttOptions, without_mqtt
 
     if url is None:
-        without_mqtt(flags)
+        without_mqtt(flags)  # an MQTT flag without --mqtt is a mistake worth a word
         return None
     from antbee.edge.mqtt.device import require_paho
 
     require_paho()
     return MqttOptions(url, **flags)
-
-
-def _slot(classifier):
-    from antbee.edge.mqtt.device import slot_of
-
-    return slot_of(classifier)
-
-
-def _mqtt_device(mqtt, log, slot, sources, rollouts=True):
-    from antbee.edge.mqtt.device import start_device
-
-    return start_device(mqtt, log, slot, sources, _note, rollouts=rollouts)
-
-
-def _sampling(options, folder, *settings):
-    if folder is None:
-        return None
-    if not options.live:
-        raise UsageError("--samples without --camera or --video: expected a live source to sample")
-    from antbee.edge.sampling import SampleOptions
-
-    return SampleOptions(folder, *settings)
-
-
-def _debounce(frames, score) -> tuple[int, float]:
-    from antbee.edge.debounce import Debouncer
-
-    Debouncer(frames, score)  # refuses bad settings, naming the flag, before anything opens
-    return frames, score
-
-
-def _recorders(log, classifier, sampling, debounce) -> list:
-    """A live run's sinks beyond the terminal: the event log's (with --events) and the sampler (with --samples)."""
-    sinks = []
-    if log is not None:
-        from antbee.edge.eventsink import EventSink
-
-        sinks.append(EventSink(log, classifier, debounce))
-    if sampling is not None:
-        from antbee.edge.sampling import Sampler
-
-        sinks.append(Sampler(sampling, classifier, log))
-    return sinks
-
-
-def _log(log, result, classifier) -> None:
-    import json
-
-    from antbee.edge.events import FILES_SOURCE, log_classification
-
-    log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
-
-
-def _run_frames(classifier, options, stats, log=None, recorders=(), mqtt=None, slot=None) -> int:
-    """Classify the live sources until they end or Ctrl-C; `recorders` are sinks that write the event log
-    and samples; with `mqtt`, the log and `slot` go on the broker. SIGTERM ends the run like Ctrl-C; the log
-    is closed here."""
-    import signal
-
-    import cv2
-
-    from antbee.edge.pipeline import run_live
-    from antbee.edge.runner import open_frames
-    from antbee.edge.terminal import Terminal, Window
-
-    try:
-        window = open_window(options.display)  # before the sources: a failure here must not leave them open
-        frames = open_frames(options)
-    except AntbeeError as exc:
-        if log is not None:
-            log.close()
-        _fail(exc)
-    terminal = Terminal(classifier, stats, options.json)
-    sinks = [terminal, *([Window(stats, len(frames.grabbers) > 1)] if window else [])]
-    sinks += recorders
-    # A device under systemd is stopped with SIGTERM: end as after Ctrl-C, so the minute's counts are
-    # written and, with --mqtt, the backlog and `offline` go out.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    device = None
-    if mqtt is not None:
-        device = _mqtt_device(mqtt, log, slot, [grabber.opener.source_id for grabber in frames.grabbers])
-        sinks += device.sinks
-    code = 0
-    try:
-        ending = run_live(classifier, frames, sinks, options.max_frames)
-        code = 1 if ending.gave_up else 0
-    except KeyboardInterrupt:
-        # Ctrl-C is how a camera or stream run ends; for video files only it cuts the run short.
-        code = 0 if any(grabber.opener.live for grabber in frames.grabbers) else INTERRUPTED
-        if code:
-            terminal.close()
-            _note("interrupted")
-    except BrokenPipeError:
-        _quiet_stdout()
-    finally:
-        stuck = frames.close()
-        stats.dropped = frames.dropped
-        terminal.close()
-        if device is not None:
-            device.link.close()
-        if log is not None:
-            log.close()
-        if stuck:
-            _note(f"{stuck} source read(s) still blocked at exit; left to the operating system")
-        if window:
-            cv2.destroyAllWindows()
-    return code
-
-
-def _emit(result, classifier, options) -> None:
-    from antbee.edge.terminal import emit
-
-    emit(result, classifier, options.json)
 
 
 def _note(message: str) -> None:
@@ -389,21 +248,9 @@ def _fail(exc: AntbeeError) -> None:
     fail(PROG, exc)
 
 
-def _quiet_stdout() -> None:
-    # The reader went away (e.g. `| head`); stop writing, and keep Python from failing at exit flush.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 def main() -> None:
     """Run the antbee-edge command."""
+    # A device under systemd is stopped with SIGTERM: it ends a run as Ctrl-C does, so a live run stops
+    # cleanly, the minute's counts are written and, with --mqtt, the backlog and `offline` go out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     run(app, PROG, writes_files=False)
-
-
-def _quiet_opencv() -> None:
-    import cv2
-
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV 5
-    except AttributeError:
-        cv2.setLogLevel(2)  # OpenCV 4.x (what numpy<2 installs get): 2 is LOG_LEVEL_ERROR

@@ -201,6 +201,11 @@ class ModelWatcher:
                 self._report(self._slot.consider(content, str(self.path)))
 
 
+def slot_of(classifier: Classifier) -> ModelSlot:
+    """A ModelSlot around a run's classifier (no --verify), so a rollout can swap it between frames."""
+    return ModelSlot(classifier, hashlib.sha256(Path(classifier.options.model).read_bytes()).hexdigest())
+
+
 class SlotClassifier:
     """The slot's running classifier as the live loop sees it: each frame goes through the slot's lock, so a swap
     applies between two frames; other attributes (labels, input) are the running model's."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,11 +25,6 @@ def require_paho() -> None:
         import paho.mqtt.client  # noqa: F401
     except ImportError:
         raise UsageError("--mqtt needs paho-mqtt (not installed): pip install 'antbee[mqtt]'") from None
-
-
-def slot_of(classifier) -> ModelSlot:
-    """A ModelSlot around a run's classifier, so rollouts can swap it between frames."""
-    return ModelSlot(classifier, hashlib.sha256(Path(classifier.options.model).read_bytes()).hexdigest())
 
 
 def start_device(options: MqttOptions, log: EventLog, slot: ModelSlot, sources: Iterable[str] = (),

@@ -28,7 +28,7 @@ def _run(*args, cwd=None) -> subprocess.CompletedProcess:
 
 def test_importing_the_cli_loads_no_tensorflow():
     code = ("import sys, antbee.edge.cli, antbee.edge.runner, antbee.edge.sources, antbee.edge.pipeline, "
-            "antbee.edge.terminal, antbee.edge.serve, "
+            "antbee.edge.terminal, antbee.edge.serve, antbee.edge.loops, antbee.edge.eventsink, "
             "antbee.edge.events, antbee.edge.modelswap, antbee.edge.service.app, antbee.edge.mqtt.device, "
             "antbee.edge.mqtt.link, antbee.edge.mqtt.frames; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras') "
