@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
-import shlex
 import signal
 import socket
 import sys
@@ -98,48 +96,6 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to any interface
 
 
-def systemd_unit(argv: list[str]) -> str:
-    """A systemd unit that runs this same command (without --print-systemd-unit and the token) as a service."""
-    kept, skip = [], False
-    for argument in argv:
-        if skip:
-            skip = False
-        elif argument == "--token":
-            skip = True
-        elif argument != "--print-systemd-unit" and not argument.startswith("--token="):
-            kept.append(argument)
-    command = shlex.join([sys.executable, "-m", "antbee.edge", *kept])
-    return f"""# /etc/systemd/system/antbee.service (see docs/service.md); then:
-#   sudo systemctl daemon-reload && sudo systemctl enable --now antbee
-[Unit]
-Description=antbee image classifier service
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-User=antbee
-Group=antbee
-# video: /dev/video* cameras and the Pi camera
-SupplementaryGroups=video
-WorkingDirectory={os.getcwd()}
-# The token stays out of the unit: put ANTBEE_TOKEN=... in this file (mode 600).
-EnvironmentFile=-/etc/antbee/env
-# The default event log goes to $XDG_STATE_HOME/antbee/events.db = /var/lib/antbee/antbee/events.db
-StateDirectory=antbee
-Environment=XDG_STATE_HOME=/var/lib/antbee
-ExecStart={command}
-Restart=always
-RestartSec=5
-TimeoutStopSec=30
-NoNewPrivileges=yes
-ProtectSystem=full
-PrivateTmp=yes
-
-[Install]
-WantedBy=multi-user.target
-"""
-
-
 def serve_command(options: ServeOptions, classifier_options, model_given: bool, note, live=None, mqtt=None) -> int:
     """antbee-edge --serve: print the systemd unit, or serve until stopped; returns the exit code.
 
@@ -147,6 +103,8 @@ def serve_command(options: ServeOptions, classifier_options, model_given: bool, 
     `mqtt` (MqttOptions, or None) the broker to put the service on.
     """
     if options.print_systemd_unit:
+        from antbee.edge.systemd import systemd_unit
+
         print(systemd_unit(sys.argv[1:]), end="")
         return 0
     return run_service(options, classifier_options, model_given, note, live, mqtt)
@@ -201,10 +159,10 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
         if not closed:
             closed.append(True)
             watcher.stop()
+            if loop is not None:
+                loop.stop()
+                loop.join()  # its last events are in the log before the backlog is waited for and the log closed
             if device is not None:
-                if loop is not None:
-                    loop.stop()
-                    loop.join()  # its last events are in the log before the backlog is waited for
                 device.link.close()
             events.close()
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from antbee.common.errors import UsageError
-from antbee.edge.serve import ServeOptions, is_loopback, parse_address, systemd_unit
+from antbee.edge.serve import ServeOptions, is_loopback, parse_address
+from antbee.edge.systemd import systemd_unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_MODULES = ("starlette", "uvicorn", "prometheus_client", "multipart", "python_multipart", "antbee.edge.service",
