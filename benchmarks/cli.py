@@ -131,7 +131,8 @@ def fleet_command(
     CPU and RSS per device."""
     with user_errors(f"{PROG} {FLEET}"):
         from antbee.benchmarks.broker import mosquitto_path
-        from antbee.benchmarks.fleet import SMOKE, FleetOptions, run_fleet, table_lines, write_report
+        from antbee.benchmarks.fleet import SMOKE, FleetOptions, run_fleet
+        from antbee.benchmarks.fleet_report import table_lines, write_report
         from antbee.edge.runner import default_model
 
         if smoke:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from antbee.benchmarks.fleet import FleetOptions, Outage, _result, table_lines
+from antbee.benchmarks.fleet import FleetOptions
+from antbee.benchmarks.fleet_report import Outage, Usage, fleet_result, table_lines
 from antbee.benchmarks.recorder import Arrival
 from antbee.common.errors import UsageError
 from mosquitto import MOSQUITTO
@@ -19,8 +20,8 @@ def test_duplicates_losses_and_the_outage_are_counted_apart(tmp_path):
     options = FleetOptions(model=SHIPPED, out=tmp_path, devices=2, seconds=10, broker_down=2)
     arrivals = [Arrival("a", 1, 100.0, 100.01), Arrival("a", 2, 104.0, 107.0),  # made while the broker was down
                 Arrival("a", 2, 104.0, 107.5), Arrival("b", 1, 101.0, 101.02)]  # a duplicate; b's seq 2 lost
-    usage = {"a": (1.5, 80.0, 90.0), "b": (2.5, 81.0, 91.0)}
-    result = _result(options, arrivals, {"a": 2, "b": 2}, 1, (99.0, 109.0), Outage(103.0, 105.0, 1.5), usage,
+    usage = {"a": Usage(1.5, 80.0, 90.0), "b": Usage(2.5, 81.0, 91.0)}
+    result = fleet_result(options, arrivals, {"a": 2, "b": 2}, 1, (99.0, 109.0), Outage(103.0, 105.0, 1.5), usage,
                      (0.5, 7.0))
     assert (result.published, result.delivered, result.duplicates, result.lost) == (4, 3, 1, 1)
     assert result.events_per_s == 0.3
