@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -70,17 +71,35 @@ def _device(options: FleetOptions, name: str, stream: str, broker: str, events: 
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
+def _check_alive(processes: dict, logs: dict) -> None:
+    """A FleetError with the tail of its log if a device has exited."""
+    for name, process in processes.items():
+        if process.poll() is not None:
+            tail = logs[name].read_text(errors="replace").strip().splitlines()[-3:]
+            raise FleetError(f"device {name} exited with {process.returncode}: {' | '.join(tail)}")
+
+
 def _wait_online(recorder, processes: dict, logs: dict, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while len(recorder.online) < len(processes):
-        for name, process in processes.items():
-            if process.poll() is not None:
-                tail = logs[name].read_text(errors="replace").strip().splitlines()[-3:]
-                raise FleetError(f"device {name} exited with {process.returncode}: {' | '.join(tail)}")
+        _check_alive(processes, logs)
         if time.monotonic() > deadline:
             raise FleetError(f"only {len(recorder.online)} of {len(processes)} devices came online "
                              f"in {timeout:.0f} s")
         time.sleep(0.2)
+
+
+def _usage(processes: dict, logs: dict, cpu0: dict[str, float]) -> dict[str, Usage]:
+    """Each device's CPU seconds since `cpu0` and its memory now; a device that died has no memory to read."""
+    _check_alive(processes, logs)
+    return {name: Usage(cpu_s(p.pid) - cpu0[name], *memory_mb(p.pid)) for name, p in processes.items()}
+
+
+def _kill(processes: dict) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
@@ -93,20 +112,25 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
     work = options.out / "fleet-run"
     shutil.rmtree(work, ignore_errors=True)  # the last run's broker store and event logs would be counted again
     work.mkdir(parents=True)
-    broker = Broker(work).start()
     pictures = [jpeg(Path(str(samples / name))) for name in ("ant_1.jpg", "bee_1.jpg")]
-    streams = AlternatingStreams(pictures, options.fps, PERIOD_S).start()
-    recorder = Recorder(broker.port).start()
     names = [f"bench-{index:02d}" for index in range(options.devices)]
     logs = {name: work / f"{name}.log" for name in names}
     events = {name: work / f"{name}.db" for name in names}
     processes = {}
-    try:
+    with ExitStack() as running:  # stopped in reverse order whatever fails, the devices first
+        broker = Broker(work).start()
+        running.callback(broker.stop)
+        streams = AlternatingStreams(pictures, options.fps, PERIOD_S).start()
+        running.callback(streams.stop)
+        recorder = Recorder(broker.port).start()
+        running.callback(recorder.stop)
+        running.callback(_kill, processes)
         for name in names:
             processes[name] = _device(options, name, streams.url(name), broker.url, events[name], logs[name])
         progress(f"{options.devices} devices starting")
         _wait_online(recorder, processes, logs, ONLINE_TIMEOUT_S)
         progress(f"{options.devices} devices online; running {options.seconds:.0f} s")
+        _check_alive(processes, logs)
         cpu0 = {name: cpu_s(p.pid) for name, p in processes.items()}
         broker_cpu = -cpu_s(broker.process.pid)
         start = time.time()
@@ -119,7 +143,7 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
             broker_cpu -= cpu_s(broker.process.pid)
         time.sleep(max(0.0, start + options.seconds - time.time()))
         wall = time.time() - start
-        usage = {name: Usage(cpu_s(p.pid) - cpu0[name], *memory_mb(p.pid)) for name, p in processes.items()}
+        usage = _usage(processes, logs, cpu0)
         broker_use = (round(broker_cpu + cpu_s(broker.process.pid), 2), round(memory_mb(broker.process.pid)[0], 1))
         progress("stopping the devices (a clean exit sends the backlog)")
         for process in processes.values():
@@ -132,14 +156,6 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
                                  f"(see {logs[name]})") from None
         published = {name: _last_seq(events[name]) for name in names}
         lost = recorder.wait_for(published, DRAIN_TIMEOUT_S)
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        recorder.stop()
-        streams.stop()
-        broker.stop()
     return fleet_result(options, recorder.arrivals, published, lost, (start, start + wall), outage, usage, broker_use)
 
 

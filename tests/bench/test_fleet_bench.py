@@ -1,12 +1,16 @@
 """antbee-bench fleet: the counting on made-up arrivals, and a smoke run of real devices on a real Mosquitto."""
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from antbee.benchmarks import fleet
+from antbee.benchmarks.broker import FleetError
 from antbee.benchmarks.fleet import FleetOptions
 from antbee.benchmarks.fleet_report import Outage, Usage, fleet_result, table_lines
 from antbee.benchmarks.recorder import Arrival
@@ -37,6 +41,47 @@ def test_duplicates_losses_and_the_outage_are_counted_apart(tmp_path):
 def test_bad_options_name_their_flag(tmp_path, fields, flag):
     with pytest.raises(UsageError, match=flag):
         FleetOptions(**{"model": SHIPPED, "out": tmp_path, **fields})
+
+
+def test_a_failed_start_stops_what_had_started(tmp_path, monkeypatch):
+    class Broker:  # stands in for mosquitto: the run must stop it when the subscriber cannot start
+        instances = []
+
+        def __init__(self, folder):
+            self.port, self.url, self.stopped = 1, "mqtt://127.0.0.1:1", False
+            Broker.instances.append(self)
+
+        def start(self):
+            return self
+
+        def stop(self):
+            self.stopped = True
+
+    class Recorder:
+        def __init__(self, port):
+            pass
+
+        def start(self):
+            raise FleetError("the subscriber could not subscribe")
+
+    monkeypatch.setattr("antbee.benchmarks.broker.Broker", Broker)
+    monkeypatch.setattr("antbee.benchmarks.recorder.Recorder", Recorder)
+    with pytest.raises(FleetError, match="subscriber"):
+        fleet.run_fleet(FleetOptions(model=SHIPPED, out=tmp_path), progress=lambda line: None)
+    assert [b.stopped for b in Broker.instances] == [True]
+
+
+def test_a_device_that_died_mid_run_is_named_with_its_log(tmp_path):
+    log = tmp_path / "bench-00.log"
+    log.write_text("loading\nModelError: the model is broken\n")
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    status = Path(f"/proc/{dead.pid}/status")
+    deadline = time.monotonic() + 30
+    while "zombie" not in status.read_text() and time.monotonic() < deadline:  # exited, not yet reaped: no VmRSS
+        time.sleep(0.05)
+    said = re.escape("bench-00 exited with 3: loading | ModelError: the model is broken")
+    with pytest.raises(FleetError, match=said):
+        fleet._usage({"bench-00": dead}, {"bench-00": log}, {"bench-00": 0.0})
 
 
 @pytest.mark.skipif(not MOSQUITTO.exists(), reason=f"{MOSQUITTO} not found (apt-get install mosquitto)")
