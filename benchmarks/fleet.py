@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from antbee.benchmarks.broker import FleetError
 from antbee.benchmarks.fleet_report import FleetResult, Outage, Usage, fleet_result
@@ -31,7 +32,32 @@ DEBOUNCE_FRAMES = 3
 KEEPALIVE_S = 10
 ONLINE_TIMEOUT_S = 180.0  # loading the interpreter in many processes at once on a small machine is slow
 DRAIN_TIMEOUT_S = 60.0
-SMOKE = {"devices": 2, "seconds": 8.0, "broker_down": 2.0}
+
+
+class Scale(NamedTuple):
+    """How big a fleet run is: devices, measured seconds and the broker's outage within them."""
+
+    devices: int
+    seconds: float
+    broker_down: float
+
+
+FULL = Scale(devices=10, seconds=60.0, broker_down=10.0)
+SMOKE = Scale(devices=2, seconds=8.0, broker_down=2.0)
+
+
+def scale(smoke: bool, devices: int | None, seconds: float | None, broker_down: float | None) -> Scale:
+    """The run's size: SMOKE's with --smoke (which refuses flags it would override), else FULL's where a flag is
+    not given."""
+    given = {"--devices": devices, "--seconds": seconds, "--broker-down": broker_down}
+    if smoke:
+        clash = [flag for flag, value in given.items() if value is not None]
+        if clash:
+            raise UsageError(f"--smoke with {', '.join(clash)}: --smoke sets --devices {SMOKE.devices}, --seconds "
+                             f"{SMOKE.seconds:g} and --broker-down {SMOKE.broker_down:g}; give either --smoke or "
+                             "those flags")
+        return SMOKE
+    return Scale(*(FULL[i] if value is None else value for i, value in enumerate(given.values())))
 
 
 @dataclass(frozen=True)
@@ -40,10 +66,10 @@ class FleetOptions:
 
     model: Path
     out: Path
-    devices: int = 10
-    seconds: float = 60.0
+    devices: int = FULL.devices
+    seconds: float = FULL.seconds
     fps: float = 3.0
-    broker_down: float = 10.0
+    broker_down: float = FULL.broker_down
     threads: int = 1
 
     def __post_init__(self) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from antbee.benchmarks.results import Stats, stats
+if TYPE_CHECKING:  # results brings numpy, which antbee-bench --help does without
+    from antbee.benchmarks.results import Stats
 
 REPORT = "fleet.json"
 SHOWN_DEVICES = 4  # the table lists each device up to this many, then only min, mean and max (fleet.json has all)
@@ -68,6 +69,8 @@ def fleet_result(options, arrivals, published: dict[str, int], lost: int, run: t
                  outage: Outage | None, usage: dict[str, Usage], broker_use: tuple[float, float]) -> FleetResult:
     """The figures from what arrived; `options` are the run's FleetOptions, `run` the measured run (epoch
     seconds), `usage` each device's over it, `broker_use` Mosquitto's (CPU s, RSS MB)."""
+    from antbee.benchmarks.results import stats
+
     wall = run[1] - run[0]
     first: dict[tuple[str, int], object] = {}
     for arrival in arrivals:

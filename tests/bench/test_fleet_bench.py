@@ -43,6 +43,21 @@ def test_bad_options_name_their_flag(tmp_path, fields, flag):
         FleetOptions(**{"model": SHIPPED, "out": tmp_path, **fields})
 
 
+def test_smoke_sets_the_size_and_unset_flags_take_the_full_defaults():
+    assert fleet.scale(True, None, None, None) == fleet.SMOKE
+    assert fleet.scale(False, 3, None, 0.0) == fleet.Scale(devices=3, seconds=fleet.FULL.seconds, broker_down=0.0)
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--devices", "3"], "--devices"), (["--seconds", "20", "--broker-down", "5"], "--seconds, --broker-down")])
+def test_smoke_refuses_the_flags_it_would_override(tmp_path, flags, named):
+    done = subprocess.run([sys.executable, "-c", "from antbee.benchmarks.cli import main; main()", "fleet",
+                           "--smoke", *flags, "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--smoke with {named}" in done.stderr
+    assert not (tmp_path / "fleet-run").exists()
+
+
 def test_a_failed_start_stops_what_had_started(tmp_path, monkeypatch):
     class Broker:  # stands in for mosquitto: the run must stop it when the subscriber cannot start
         instances = []
