@@ -131,7 +131,7 @@ def _kill(processes: dict) -> None:
 def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
     """Start the broker, the streams, the subscriber and the devices; run, restart the broker, stop, count."""
     from antbee.benchmarks.broker import Broker
-    from antbee.benchmarks.mjpeg import AlternatingStreams, jpeg
+    from antbee.benchmarks.mjpeg import MjpegServer, alternating, jpeg
     from antbee.benchmarks.recorder import Recorder
 
     samples = resources.files("antbee.edge").joinpath("samples")
@@ -146,13 +146,13 @@ def run_fleet(options: FleetOptions, progress=print) -> FleetResult:
     with ExitStack() as running:  # stopped in reverse order whatever fails, the devices first
         broker = Broker(work).start()
         running.callback(broker.stop)
-        streams = AlternatingStreams(pictures, options.fps, PERIOD_S).start()
+        streams = MjpegServer(alternating(pictures, PERIOD_S), options.fps).start()
         running.callback(streams.stop)
         recorder = Recorder(broker.port).start()
         running.callback(recorder.stop)
         running.callback(_kill, processes)
         for name in names:
-            processes[name] = _device(options, name, streams.url(name), broker.url, events[name], logs[name])
+            processes[name] = _device(options, name, streams.stream_url(name), broker.url, events[name], logs[name])
         progress(f"{options.devices} devices starting")
         _wait_online(recorder, processes, logs, ONLINE_TIMEOUT_S)
         progress(f"{options.devices} devices online; running {options.seconds:.0f} s")

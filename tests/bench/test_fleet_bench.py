@@ -5,17 +5,19 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from antbee.benchmarks import fleet
+from antbee.benchmarks import fleet, mjpeg
 from antbee.benchmarks.broker import FleetError
 from antbee.benchmarks.fleet import FleetOptions
 from antbee.benchmarks.fleet_report import Outage, Usage, fleet_result, table_lines
 from antbee.benchmarks.recorder import Arrival
 from antbee.common.errors import UsageError
-from mosquitto import MOSQUITTO
+from mosquitto import installed
 
 SHIPPED = Path(__file__).resolve().parents[2] / "edge" / "models" / "antbee_int8.tflite"
 
@@ -56,6 +58,20 @@ def test_smoke_refuses_the_flags_it_would_override(tmp_path, flags, named):
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"--smoke with {named}" in done.stderr
     assert not (tmp_path / "fleet-run").exists()
+
+
+def test_every_simulated_camera_gets_the_same_picture_and_other_paths_are_not_found():
+    pictures = [b"ant-jpeg", b"bee-jpeg"]
+    shown = mjpeg.alternating(pictures, 3600.0)()
+    server = mjpeg.MjpegServer(mjpeg.alternating(pictures, 3600.0), fps=20).start()
+    try:
+        with urllib.request.urlopen(server.stream_url("bench-01"), timeout=10) as stream:
+            head = stream.read(200)
+        assert f"--{mjpeg.BOUNDARY}".encode() in head and shown in head
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(server.url.replace("stream.mjpg", "index.html"), timeout=10)
+    finally:
+        server.stop()
 
 
 def test_a_failed_start_stops_what_had_started(tmp_path, monkeypatch):
@@ -99,7 +115,7 @@ def test_a_device_that_died_mid_run_is_named_with_its_log(tmp_path):
         fleet._usage({"bench-00": dead}, {"bench-00": log}, {"bench-00": 0.0})
 
 
-@pytest.mark.skipif(not MOSQUITTO.exists(), reason=f"{MOSQUITTO} not found (apt-get install mosquitto)")
+@pytest.mark.skipif(not installed(), reason="mosquitto not found (apt-get install mosquitto)")
 def test_a_smoke_run_loses_nothing_across_a_broker_restart(tmp_path):
     done = subprocess.run([sys.executable, "-c", "from antbee.benchmarks.cli import main; main()", "fleet",
                            "--smoke", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
