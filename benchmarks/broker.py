@@ -1,4 +1,5 @@
-"""A Mosquitto broker for the fleet benchmark: on a free loopback port, persistent, stoppable and restartable."""
+"""A Mosquitto broker on a free 127.0.0.1 port: persistent, stoppable and restartable on the same port; anonymous,
+or with users and TLS. The fleet benchmark's broker and the tests'."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from antbee.common.errors import AntbeeError, UsageError
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 10.0
+LOG_TAIL = 5  # lines of mosquitto's log in the error when it does not start
 
 
 class FleetError(AntbeeError):
@@ -38,13 +40,21 @@ def mosquitto_path() -> str:
 
 class Broker:
     """mosquitto on 127.0.0.1:`port` with persistence in `folder`, so that a restart keeps the queued QoS 1
-    messages of persistent sessions (as a real broker restart does)."""
+    messages of persistent sessions (as a real broker restart does). Anonymous, or with `users` ({name: password})
+    and TLS: a CA made here (its file is `ca`) signs the broker's certificate for 127.0.0.1."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, users: dict[str, str] | None = None):
+        folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.port = folder, free_port()
+        self.ca: Path | None = None
+        secured = ""
+        if users:
+            self.ca = make_certificates(folder)
+            secured = (f"cafile {self.ca}\ncertfile {folder}/server.pem\nkeyfile {folder}/server.key\n"
+                       f"password_file {password_file(folder, users)}\n")
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                               f"persistence_location {folder}/\nautosave_interval 1\n"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous {'false' if users else 'true'}\n"
+                               f"{secured}persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
                                f"log_dest file {folder}/mosquitto.log\n"
                                # as root it would switch to a mosquitto user that cannot write `folder`
                                f"user {getpass.getuser()}\n"
@@ -54,10 +64,10 @@ class Broker:
     @property
     def url(self) -> str:
         """The URL antbee-edge --mqtt takes."""
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.ca else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> Broker:
-        """Start mosquitto and wait until it accepts connections."""
+        """Start mosquitto (again on the same port after a stop) and wait until it accepts connections."""
         self.process = subprocess.Popen([mosquitto_path(), "-c", str(self.config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -70,7 +80,9 @@ class Broker:
                     break
                 time.sleep(0.05)
         self.stop()
-        raise FleetError(f"mosquitto did not start on port {self.port} (see {self.folder}/mosquitto.log)")
+        tail = " | ".join(self.log().strip().splitlines()[-LOG_TAIL:])
+        raise FleetError(f"mosquitto did not start on port {self.port}: {tail or 'no log'} "
+                         f"(see {self.folder}/mosquitto.log)")
 
     def stop(self) -> None:
         """Stop mosquitto (SIGTERM: it writes its persistence file on the way out)."""
@@ -82,3 +94,34 @@ class Broker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def log(self) -> str:
+        """What mosquitto has logged so far."""
+        path = self.folder / "mosquitto.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def password_file(folder: Path, users: dict[str, str]) -> Path:
+    """mosquitto's password file for `users` ({name: password}), made with mosquitto_passwd."""
+    passwords = folder / "passwords"
+    tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    for name, password in users.items():
+        subprocess.run([tool, "-b", *(() if passwords.exists() else ("-c",)), str(passwords), name, password],
+                       check=True, capture_output=True)
+    return passwords
+
+
+def make_certificates(folder: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `folder`; returns the CA's file."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=antbee test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                       "authorityKeyIdentifier=keyid,issuer\nsubjectKeyIdentifier=hash\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    return folder / "ca.pem"

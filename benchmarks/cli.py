@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from antbee.benchmarks.fleet import FULL, SMOKE
 from antbee.common.command import Verbose, new_app, run, user_errors, workstation
 from antbee.common.runs import BENCH_DIR, KERAS_MODEL, RUN_DIR, SPLIT
 
@@ -113,31 +114,38 @@ FLEET = "fleet"  # `antbee-bench fleet ...` runs the fleet benchmark; anything e
 
 @fleet_app.command()
 def fleet_command(
-    devices: Annotated[int, typer.Option("--devices", metavar="N", help="Simulated devices (processes).")] = 10,
-    seconds: Annotated[float, typer.Option("--seconds", metavar="S", help="Length of the measured run.")] = 60.0,
-    fps: Annotated[float, typer.Option("--fps", help="Each simulated camera's frames per second.")] = 3.0,
-    broker_down: Annotated[float, typer.Option(
-        "--broker-down", metavar="S", help="Stop the broker this long mid-run, then start it again (0: never).")
-    ] = 10.0,
+    devices: Annotated[int | None, typer.Option(
+        "--devices", metavar="N", help=f"Simulated devices (processes).  [default: {FULL.devices}]")] = None,
+    seconds: Annotated[float | None, typer.Option(
+        "--seconds", metavar="S", help=f"Length of the measured run.  [default: {FULL.seconds:g}]")] = None,
+    fps: Annotated[float, typer.Option("--fps", metavar="FPS", help="Each simulated camera's frames per second.")
+                   ] = 3.0,
+    broker_down: Annotated[float | None, typer.Option(
+        "--broker-down", metavar="S",
+        help=f"Stop the broker this long mid-run, then start it again (0: never).  [default: {FULL.broker_down:g}]")
+    ] = None,
     model: Annotated[Path | None, typer.Option(
         "--model", metavar="FILE.tflite", help="The devices' model (default: the one antbee-edge would load).")] = None,
     threads: Annotated[int, typer.Option("--threads", metavar="N", help="Interpreter threads per device.")] = 1,
     out: Annotated[Path, typer.Option(
-        "--out", help="Where fleet.json and the run's broker, logs and event logs go.")] = RUN_DIR / BENCH_DIR,
-    smoke: Annotated[bool, typer.Option("--smoke", help="Fast: 2 devices, 8 s, the broker down 2 s.")] = False,
+        "--out", metavar="DIR", help="Where fleet.json and the run's broker, logs and event logs go.")
+    ] = RUN_DIR / BENCH_DIR,
+    smoke: Annotated[bool, typer.Option("--smoke", help=(
+        f"Fast: {SMOKE.devices} devices, {SMOKE.seconds:g} s, the broker down {SMOKE.broker_down:g} s "
+        "(not with --devices, --seconds or --broker-down)."))] = False,
     verbose: Verbose = False,
 ) -> None:
     """Run N antbee-edge devices against one Mosquitto: events/s, latency, zero loss across a broker restart,
     CPU and RSS per device."""
     with user_errors(f"{PROG} {FLEET}"):
         from antbee.benchmarks.broker import mosquitto_path
-        from antbee.benchmarks.fleet import SMOKE, FleetOptions, run_fleet, table_lines, write_report
+        from antbee.benchmarks.fleet import FleetOptions, run_fleet, scale
+        from antbee.benchmarks.fleet_report import table_lines, write_report
         from antbee.edge.runner import default_model
 
-        if smoke:
-            devices, seconds, broker_down = SMOKE["devices"], SMOKE["seconds"], SMOKE["broker_down"]
-        options = FleetOptions(model=model or default_model(), out=out, devices=devices, seconds=seconds, fps=fps,
-                               broker_down=broker_down, threads=threads)
+        size = scale(smoke, devices, seconds, broker_down)
+        options = FleetOptions(model=model or default_model(), out=out, devices=size.devices, seconds=size.seconds,
+                               fps=fps, broker_down=size.broker_down, threads=threads)
         mosquitto_path()  # says how to install it before anything starts
         result = run_fleet(options, progress=lambda line: print(line, file=sys.stderr, flush=True))
         written = write_report(result, options.out)

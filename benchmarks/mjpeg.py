@@ -1,16 +1,27 @@
-"""Paced MJPEG streams on 127.0.0.1 whose picture alternates between two classes, for simulated cameras."""
+"""Paced MJPEG-over-HTTP streams on 127.0.0.1 (multipart/x-mixed-replace JPEG frames) that can vanish and return:
+the fleet benchmark's simulated cameras and the tests' stream source."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 BOUNDARY = "antbeeframe"
 SIZE = (320, 240)
+
+
+def encoded(image: np.ndarray) -> bytes:
+    """A BGR picture as JPEG bytes."""
+    ok, data = cv2.imencode(".jpg", image)
+    if not ok:
+        raise ValueError(f"a {image.shape} picture could not be encoded as JPEG")
+    return data.tobytes()
 
 
 def jpeg(path: Path) -> bytes:
@@ -18,44 +29,55 @@ def jpeg(path: Path) -> bytes:
     image = cv2.imread(str(path))
     if image is None:
         raise ValueError(f"{path}: not an image")
-    ok, data = cv2.imencode(".jpg", cv2.resize(image, SIZE))
-    return data.tobytes()
+    return encoded(cv2.resize(image, SIZE))
 
 
-class AlternatingStreams:
-    """GET /<anything>.mjpg: `fps` frames a second of pictures[0] for `period` seconds, then pictures[1], ...
-    All streams switch together, so every simulated camera changes class every `period` seconds."""
+def alternating(pictures: Sequence[bytes], period: float) -> Callable[[], bytes]:
+    """A frame source showing pictures[0] for `period` seconds, then pictures[1], ...: by the wall clock, so that
+    every stream of a server (every simulated camera) changes class at the same moment."""
+    return lambda: pictures[int(time.time() / period) % len(pictures)]
 
-    def __init__(self, pictures: list[bytes], fps: float, period: float):
-        self.pictures, self.fps, self.period = pictures, fps, period
+
+class MjpegServer:
+    """GET /<name>.mjpg: `fps` frames a second, each the JPEG bytes `frame()` returns; stop() closes the port and
+    every open stream (the camera vanishes), start() again serves on the same port (it returns)."""
+
+    def __init__(self, frame: Callable[[], bytes], fps: float = 20.0):
+        self.frame, self.fps = frame, fps
+        self.port = 0
         self.frames_sent = 0
         self._server: ThreadingHTTPServer | None = None
         self._up = threading.Event()
 
-    def url(self, name: str) -> str:
-        """The URL of one camera's stream."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}.mjpg"
+    @property
+    def url(self) -> str:
+        """The URL of the stream a single camera uses."""
+        return self.stream_url("stream")
 
-    def picture(self, now: float) -> bytes:
-        """The picture shown at time `now`."""
-        return self.pictures[int(now / self.period) % len(self.pictures)]
+    def stream_url(self, name: str) -> str:
+        """The URL of one camera's stream (every name gets the same frames)."""
+        return f"http://127.0.0.1:{self.port}/{name}.mjpg"
 
-    def start(self) -> AlternatingStreams:
-        """Listen on a free port and serve in background threads."""
+    def start(self) -> MjpegServer:
+        """Listen (on a free port the first time, on the same port after a stop) and serve in background threads."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # the benchmark's output stays its table
+            def log_message(self, *args):  # the benchmark's output stays its table, the tests' output quiet
                 pass
 
             def do_GET(self):  # noqa: N802 - http.server's name
+                if not self.path.split("?")[0].endswith(".mjpg"):
+                    self.send_error(404)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
                 next_at = time.monotonic()
                 try:
                     while owner._up.is_set():
-                        data = owner.picture(time.time())
+                        data = owner.frame()
                         self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                                          f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
                         self.wfile.flush()
@@ -66,16 +88,19 @@ class AlternatingStreams:
                     pass
                 self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
         self._up.set()
-        threading.Thread(target=self._server.serve_forever, name="mjpeg-streams", daemon=True).start()
+        threading.Thread(target=server.serve_forever, name="mjpeg-server", daemon=True).start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and end every stream."""
+        """Vanish: stop serving, close the listening socket and end every open stream."""
         self._up.clear()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            time.sleep(2 / self.fps)  # the handlers notice within a frame and close their connections

@@ -1,113 +1,32 @@
-"""A real Mosquitto broker for the MQTT tests (on a free 127.0.0.1 port, stoppable and restartable) and a subscriber."""
+"""The MQTT tests' fixtures over antbee.benchmarks.broker's real Mosquitto (anonymous, or with users and TLS), and a
+subscriber."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import signal
-import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-MOSQUITTO = Path("/usr/sbin/mosquitto")
-MOSQUITTO_PASSWD = Path("/usr/bin/mosquitto_passwd")
+from antbee.benchmarks.broker import Broker, mosquitto_path
+from antbee.common.errors import UsageError
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mosquitto:
-    """mosquitto -c <tmp>/mosquitto.conf: persistent (saved when stopped), on one port for its lifetime; anonymous,
-    or with `users` ({name: password}) and TLS (a CA made here, `ca`, signed its certificate for 127.0.0.1)."""
-
-    def __init__(self, folder: Path, users: dict[str, str] | None = None):
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.ca: Path | None = None
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config = folder / "mosquitto.conf"
-        secured = ""
-        if users:
-            self.ca = make_certificates(folder)
-            passwords = folder / "passwords"
-            for name, password in users.items():
-                subprocess.run([str(MOSQUITTO_PASSWD), "-b", *(() if passwords.exists() else ("-c",)),
-                                str(passwords), name, password], check=True, capture_output=True)
-            secured = (f"cafile {self.ca}\ncertfile {folder}/server.pem\nkeyfile {folder}/server.key\n"
-                       f"password_file {passwords}\n")
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            f"allow_anonymous {'false' if users else 'true'}\n"
-            f"{secured}"
-            "persistence true\n"
-            f"persistence_location {folder}/\n"
-            f"log_dest file {folder}/mosquitto.log\n"
-            f"user {getpass.getuser()}\n"  # as root it would otherwise switch to a mosquitto user
-            "max_queued_messages 0\n")  # a persistent subscriber's backlog is not cut short
-
-    @property
-    def url(self) -> str:
-        return f"{'mqtts' if self.ca else 'mqtt'}://127.0.0.1:{self.port}"
-
-    def start(self) -> Mosquitto:
-        """Start (or start again, on the same port) and wait until it accepts connections."""
-        self.process = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError("mosquitto exited:\n" + self.log())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not listen within 10 s:\n" + self.log())
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM: it saves its persistence file) and wait."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def log(self) -> str:
-        path = self.folder / "mosquitto.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-
-def make_certificates(folder: Path) -> Path:
-    """A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `folder`; returns the CA's file."""
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
-
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=antbee test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
-    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                                       "authorityKeyIdentifier=keyid,issuer\nsubjectKeyIdentifier=hash\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
-    return folder / "ca.pem"
+def installed() -> bool:
+    """Whether mosquitto is on this machine (the tests that need it skip otherwise)."""
+    try:
+        mosquitto_path()
+    except UsageError:
+        return False
+    return True
 
 
 def _started(folder: Path, users: dict[str, str] | None = None):
-    if not MOSQUITTO.exists():
-        pytest.skip(f"{MOSQUITTO} not found (apt-get install mosquitto; .ci/run installs it)")
-    server = Mosquitto(folder, users).start()
+    if not installed():
+        pytest.skip("mosquitto not found (apt-get install mosquitto; .ci/run installs it)")
+    server = Broker(folder, users).start()
     try:
         yield server
     finally:
@@ -129,7 +48,7 @@ def secured_broker(tmp_path):
 class Subscriber:
     """A paho client that subscribes to `topics` and keeps every message; a persistent session if `client_id`."""
 
-    def __init__(self, broker: Mosquitto, topics=("#",), client_id: str = "", qos: int = 1,
+    def __init__(self, broker: Broker, topics=("#",), client_id: str = "", qos: int = 1,
                  login: tuple[str, str] | None = None):
         import paho.mqtt.client as mqtt
 
