@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,10 +9,9 @@ from typing import Annotated
 import typer
 
 from antbee.common.command import Verbose, new_app, run, user_errors
-from antbee.common.errors import UsageError
+from antbee.common.extras import require
 
 PROG = "antbee-batch"
-BATCH_EXTRA = "pip install 'antbee[batch]'"
 
 app = new_app()
 
@@ -47,8 +45,7 @@ def batch_command(
 ) -> None:
     """Classify many images on Ray Data actors into a results file, as antbee-edge --json would; resumable."""
     with user_errors(PROG):
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError(f"antbee-batch needs Ray Data (ray is not installed): {BATCH_EXTRA}")
+        require("ray", "batch", PROG)
         from antbee.batch.progress import progress_bar
         from antbee.batch.run import BatchOptions, run_batch
         from antbee.edge.runner import default_model

@@ -169,13 +169,10 @@ def batch_command(
     verbose: Verbose = False,
 ) -> None:
     """antbee-batch on a local Ray against the single-process folder pipeline, same model and files, one run."""
-    import importlib.util
-
-    from antbee.common.errors import UsageError
+    from antbee.common.extras import require
 
     with user_errors(f"{PROG} {BATCH}"):
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("antbee-bench batch needs Ray Data (ray is not installed): pip install 'antbee[batch]'")
+        require("ray", "batch", f"{PROG} {BATCH}")
         from antbee.benchmarks.batch import IMAGES, SMOKE_IMAGES, bench_batch
         from antbee.edge.runner import default_model
 

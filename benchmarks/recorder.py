@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from antbee.benchmarks.broker import FleetError
+from antbee.edge.mqtt.options import DEFAULT_PREFIX
+from antbee.edge.mqtt.topics import EVENT, ONLINE, STATUS, parse, wildcard
 
 CLIENT_ID = "antbee-bench-recorder"
 
@@ -26,7 +28,7 @@ class Recorder:
     """Subscribes to `<prefix>/+/event` (QoS 1) and `<prefix>/+/status` with a session the broker keeps
     (clean_session false), so what arrives while the broker restarts or we reconnect is queued, not lost."""
 
-    def __init__(self, port: int, prefix: str = "antbee"):
+    def __init__(self, port: int, prefix: str = DEFAULT_PREFIX):
         from paho.mqtt.client import CallbackAPIVersion, Client
 
         self.prefix, self.port = prefix, port
@@ -58,16 +60,19 @@ class Recorder:
         if reason.is_failure:
             return
         self.reconnects += 1
-        client.subscribe([(f"{self.prefix}/+/event", 1), (f"{self.prefix}/+/status", 1)])
+        client.subscribe([(wildcard(self.prefix, EVENT), 1), (wildcard(self.prefix, STATUS), 1)])
 
     def _on_message(self, client, userdata, message) -> None:
         arrived = time.time()
-        device = message.topic.split("/")[-2]
-        if message.topic.endswith("/status"):
+        where = parse(self.prefix, message.topic)
+        if where is None:
+            return
+        if where.what == STATUS:
+            online = message.payload == ONLINE.encode()
             with self._lock:
-                (self.online.add if message.payload == b"online" else self.online.discard)(device)
-                if message.payload == b"online" and not message.retain:
-                    self.came_online[device] = arrived
+                (self.online.add if online else self.online.discard)(where.device)
+                if online and not message.retain:
+                    self.came_online[where.device] = arrived
             return
         event = json.loads(message.payload)
         sent = datetime.fromisoformat(event["time"]).timestamp()

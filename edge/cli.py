@@ -13,6 +13,7 @@ import typer
 from antbee.common.command import Verbose, fail, new_app, printable, run
 from antbee.common.errors import AntbeeError, UsageError
 from antbee.common.runs import RUN_DIR
+from antbee.edge.mqtt.options import DEFAULT_KEEPALIVE_S, DEFAULT_PREFIX
 
 PROG = "antbee-edge"
 
@@ -133,12 +134,13 @@ def edge(
         show_default=False)] = None,
     group: Annotated[str | None, typer.Option(
         metavar="NAME", help="Also take model rollouts sent to this group.")] = None,
-    mqtt_prefix: Annotated[str, typer.Option(metavar="PREFIX", help="The first level of every topic.")] = "antbee",
+    mqtt_prefix: Annotated[str, typer.Option(
+        metavar="PREFIX", help="The first level of every topic.")] = DEFAULT_PREFIX,
     mqtt_frames: Annotated[bool, typer.Option(
         "--mqtt-frames", help="Also publish every frame's result (QoS 0, not kept in the log).")] = False,
     mqtt_keepalive: Annotated[int, typer.Option(
         metavar="S", help="MQTT keepalive: the broker announces this device offline about 1.5x S after it "
-        "stops answering.")] = 30,
+        "stops answering.")] = DEFAULT_KEEPALIVE_S,
     print_systemd_unit: Annotated[bool, typer.Option(
         "--print-systemd-unit", help="Print a systemd unit running this command as a service, and exit.")] = False,
     config: Annotated[Path | None, typer.Option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,8 @@ import typer
 
 from antbee.common.command import Verbose, new_app, run, user_errors
 from antbee.common.errors import UsageError
+from antbee.common.extras import require
+from antbee.edge.mqtt.options import DEFAULT_PREFIX, Broker, broker_of, check_prefix
 
 PROG = "antbee-fleet"
 DEFAULT_URL = "mqtt://localhost:1883"
@@ -26,7 +27,7 @@ class FleetOptions:
     mqtt_ca: Path | None = None
     mqtt_user: str | None = None
     mqtt_password_file: Path | None = None
-    mqtt_prefix: str = "antbee"
+    mqtt_prefix: str = DEFAULT_PREFIX
     json: bool = False
     once: bool = False
     seconds: float | None = None
@@ -34,14 +35,12 @@ class FleetOptions:
     def __post_init__(self) -> None:
         if self.seconds is not None and not self.seconds > 0:
             raise UsageError(f"--seconds {self.seconds}: expected a number of seconds above 0")
-        self.broker()  # refuses a bad URL, CA file, password file or prefix, naming the flag
+        self.broker()  # refuses a bad URL, CA file or password file, naming the flag
+        check_prefix(self.mqtt_prefix)
 
-    def broker(self):
-        """The broker to connect to, parsed by the device's own MQTT options."""
-        from antbee.edge.mqtt.options import MqttOptions
-
-        return MqttOptions(mqtt=self.mqtt, mqtt_ca=self.mqtt_ca, mqtt_user=self.mqtt_user,
-                           mqtt_password_file=self.mqtt_password_file, mqtt_prefix=self.mqtt_prefix).broker()
+    def broker(self) -> Broker:
+        """The broker to connect to, read from the flags as the device reads its own."""
+        return broker_of(self.mqtt, self.mqtt_ca, self.mqtt_user, self.mqtt_password_file)
 
 
 @app.command()
@@ -51,10 +50,12 @@ def fleet_command(
         "the password comes from --mqtt-password-file or ANTBEE_MQTT_PASSWORD).")] = DEFAULT_URL,
     mqtt_ca: Annotated[Path | None, typer.Option(
         "--mqtt-ca", metavar="FILE", help="The broker's CA certificate (PEM) for mqtts://.")] = None,
-    mqtt_user: Annotated[str | None, typer.Option("--mqtt-user", help="The broker user name.")] = None,
+    mqtt_user: Annotated[str | None, typer.Option(
+        "--mqtt-user", metavar="USER", help="The broker user name.")] = None,
     mqtt_password_file: Annotated[Path | None, typer.Option(
         "--mqtt-password-file", metavar="FILE", help="A file holding the broker password.")] = None,
-    mqtt_prefix: Annotated[str, typer.Option("--mqtt-prefix", help="The devices' topic prefix.")] = "antbee",
+    mqtt_prefix: Annotated[str, typer.Option(
+        "--mqtt-prefix", metavar="PREFIX", help="The devices' topic prefix.")] = DEFAULT_PREFIX,
     json_lines: Annotated[bool, typer.Option(
         "--json", help="One JSON object per update on stdout (the device's whole picture), not a table.")] = False,
     once: Annotated[bool, typer.Option(
@@ -68,8 +69,7 @@ def fleet_command(
     with user_errors(PROG):
         options = FleetOptions(mqtt=mqtt, mqtt_ca=mqtt_ca, mqtt_user=mqtt_user, mqtt_password_file=mqtt_password_file,
                                mqtt_prefix=mqtt_prefix, json=json_lines, once=once, seconds=seconds)
-        if importlib.util.find_spec("paho") is None:
-            raise UsageError(f"{PROG} needs paho-mqtt: pip install 'antbee[mqtt]'")
+        require("paho.mqtt.client", "mqtt", PROG, "paho-mqtt")
         from antbee.fleet.show import show
 
         show(options)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 
 from antbee.fleet.table import fleet_table
-from antbee.fleet.watch import watch
+from antbee.fleet.watch import IncompleteError, Picture, once_limit, watch
 
 
 def show(options) -> None:
@@ -21,12 +21,13 @@ def show(options) -> None:
             sys.stdout.write(json.dumps(device.as_json(), sort_keys=True) + "\n")
             sys.stdout.flush()
 
-        watch(broker, prefix, line, options.once, options.seconds)
+        _complete(watch(broker, prefix, line, options.once, options.seconds), options)
         return
     console = Console()
     if options.once or options.seconds is not None:
-        devices = watch(broker, prefix, lambda device: None, options.once, options.seconds)
-        console.print(fleet_table(devices.values(), title))
+        picture = watch(broker, prefix, lambda device: None, options.once, options.seconds)
+        console.print(fleet_table(picture.devices.values(), title))
+        _complete(picture, options)
         return
     seen = {}
 
@@ -36,3 +37,11 @@ def show(options) -> None:
 
     with Live(fleet_table((), title), console=console, auto_refresh=False) as live:
         watch(broker, prefix, redraw)
+
+
+def _complete(picture: Picture, options) -> None:
+    """IncompleteError (after the picture is out) when --once timed out before the end of the retained messages."""
+    if not picture.complete:
+        raise IncompleteError(f"--once: the end of the retained messages did not arrive within "
+                              f"{once_limit(options.seconds):g} s (a slow "
+                              "broker, or one that drops our own echo): the picture printed may be incomplete")

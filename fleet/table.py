@@ -12,8 +12,7 @@ from antbee.fleet.view import Device
 def _model(model: dict | None) -> str:
     if not model:
         return "-"
-    # after a rollout a device names its model by the URL it came from; the last part tells models apart here
-    name, sha = str(model.get("name") or "?").rsplit("/", 1)[-1], str(model.get("sha256") or "")
+    name, sha = str(model.get("name") or "?"), str(model.get("sha256") or "")
     return f"{name} {sha[:12]}".strip()
 
 

@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# The device topics the view follows, relative to the prefix ("+" is one device id or source id).
-STATUS, MODEL, STATE, EVENT = "status", "model", "state", "event"
-SUBSCRIPTIONS = ("+/status", "+/model", "+/+/state", "+/event")
-GROUP = "group"  # <prefix>/group/<group>/model/set is a rollout, not a device
+from antbee.edge.mqtt.topics import EVENT, MODEL, STATE, STATUS, parse, wildcard
+
+
+def subscriptions(prefix: str) -> list[str]:
+    """The topics the view follows: every device's status, model, event and state per source."""
+    return [wildcard(prefix, what) for what in (STATUS, MODEL, STATE, EVENT)]
 
 
 @dataclass(frozen=True)
@@ -28,21 +30,6 @@ class Device:
                 "last_event": self.last_event}
 
 
-def parse_topic(prefix: str, topic: str) -> tuple[str, str, str | None] | None:
-    """`<prefix>/<device>/<what>` or `<prefix>/<device>/<source>/state` -> (device, what, source), else None."""
-    head, _, rest = topic.partition("/")
-    if head != prefix or not rest:
-        return None
-    parts = rest.split("/")
-    if parts[0] == GROUP:
-        return None
-    if len(parts) == 2 and parts[1] in (STATUS, MODEL, EVENT):
-        return parts[0], parts[1], None
-    if len(parts) == 3 and parts[2] == STATE:
-        return parts[0], STATE, parts[1]
-    return None
-
-
 def _decode(payload: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(payload)
@@ -55,7 +42,7 @@ def fold(devices: dict[str, Device], prefix: str, topic: str, payload: bytes) ->
     """Apply one message to `devices` (in place); return the device it changed, or None if it was not ours.
 
     An empty retained payload clears that topic (the MQTT way of deleting a retained message)."""
-    where = parse_topic(prefix, topic)
+    where = parse(prefix, topic)
     if where is None:
         return None
     name, what, source = where

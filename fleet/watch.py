@@ -7,9 +7,11 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
 from antbee.common.errors import AntbeeError
-from antbee.fleet.view import SUBSCRIPTIONS, Device, fold
+from antbee.edge.mqtt.options import DEFAULT_KEEPALIVE_S, Broker, client_for
+from antbee.fleet.view import Device, fold, subscriptions
 
 ONCE_TIMEOUT_S = 10.0  # --once gives up waiting for the retained picture after this long
 CONNECT_TIMEOUT_S = 10.0
@@ -20,21 +22,23 @@ class BrokerError(AntbeeError):
     """The broker could not be reached or refused us."""
 
 
-def _client(broker, client_id: str):
-    from paho.mqtt.client import CallbackAPIVersion, Client
+class IncompleteError(AntbeeError):
+    """--once gave up before the end of the retained picture: what it printed may lack devices (exit 1)."""
 
-    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    if broker.user is not None:
-        client.username_pw_set(broker.user, broker.password)
-    if broker.tls:
-        client.tls_set(ca_certs=str(broker.ca) if broker.ca else None, cert_reqs=ssl.CERT_REQUIRED)
-    return client
+    exit_code = 1
 
 
-def watch(broker, prefix: str, on_change: Callable[[Device], None], once: bool = False,
-          seconds: float | None = None) -> dict[str, Device]:
+class Picture(NamedTuple):
+    """The devices seen, and whether the retained picture is known to be complete (our echo came back)."""
+
+    devices: dict[str, Device]
+    complete: bool
+
+
+def watch(broker: Broker, prefix: str, on_change: Callable[[Device], None], once: bool = False,
+          seconds: float | None = None) -> Picture:
     """Follow the fleet under `prefix` until `seconds` pass (forever if None) or, with `once`, until the
-    retained picture is in; return the devices seen.
+    retained picture is in (or ONCE_TIMEOUT_S pass: then it is not `complete`); return what was seen.
 
     The end of the retained picture: after subscribing, we publish to a topic of our own that we also
     subscribe to; the broker sends a subscription's retained messages before anything published after it,
@@ -42,13 +46,13 @@ def watch(broker, prefix: str, on_change: Callable[[Device], None], once: bool =
     client_id = f"antbee-fleet-{uuid.uuid4().hex[:12]}"
     sync = f"{prefix}/{_SYNC}/{client_id}/sync"
     inbox: queue.Queue = queue.Queue()
-    client = _client(broker, client_id)
+    client = client_for(broker, client_id)
 
     def on_connect(client, userdata, flags, reason, properties):
         if reason.is_failure:
             inbox.put(("refused", str(reason)))
             return
-        client.subscribe([(f"{prefix}/{topic}", 0) for topic in SUBSCRIPTIONS] + [(sync, 1)])
+        client.subscribe([(topic, 0) for topic in subscriptions(prefix)] + [(sync, 1)])
 
     def on_subscribe(client, userdata, mid, reasons, properties):
         client.publish(sync, b"", qos=1)
@@ -56,7 +60,7 @@ def watch(broker, prefix: str, on_change: Callable[[Device], None], once: bool =
     client.on_connect, client.on_subscribe = on_connect, on_subscribe
     client.on_message = lambda client, userdata, message: inbox.put((message.topic, message.payload))
     try:
-        client.connect(broker.host, broker.port, keepalive=30)
+        client.connect(broker.host, broker.port, keepalive=DEFAULT_KEEPALIVE_S)
     except (OSError, ssl.SSLError) as exc:
         raise BrokerError(f"--mqtt {broker.host}:{broker.port}: cannot connect ({exc})") from None
     client.loop_start()
@@ -67,9 +71,14 @@ def watch(broker, prefix: str, on_change: Callable[[Device], None], once: bool =
         client.loop_stop()
 
 
-def _follow(inbox: queue.Queue, prefix: str, sync: str, on_change, once: bool, seconds: float | None):
+def once_limit(seconds: float | None) -> float:
+    """How long --once waits for the end of the retained picture: --seconds if given, else ONCE_TIMEOUT_S."""
+    return seconds if seconds is not None else ONCE_TIMEOUT_S
+
+
+def _follow(inbox: queue.Queue, prefix: str, sync: str, on_change, once: bool, seconds: float | None) -> Picture:
     devices: dict[str, Device] = {}
-    limit = seconds if seconds is not None else ONCE_TIMEOUT_S if once else None
+    limit = once_limit(seconds) if once else seconds
     deadline = None if limit is None else time.monotonic() + limit
     while deadline is None or time.monotonic() < deadline:
         try:
@@ -80,9 +89,9 @@ def _follow(inbox: queue.Queue, prefix: str, sync: str, on_change, once: bool, s
             raise BrokerError(f"the broker refused the connection ({payload})")
         if topic == sync:
             if once:
-                break
+                return Picture(devices, True)
             continue
         changed = fold(devices, prefix, topic, payload)
         if changed is not None:
             on_change(changed)
-    return devices
+    return Picture(devices, not once)

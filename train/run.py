@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from antbee.common.errors import UsageError
+from antbee.common.extras import require
 from antbee.common.runs import (CONFUSION_PLOT, CURVE_PLOT, HISTORY, KERAS_MODEL, LABELS, METRICS, RUN_DIR,
                                 SPLIT, TRAINING_FILES, Skipped, Split, converted_files)
 from antbee.edge.preprocess import IMAGE_SIZE, RESIZE_MODES
@@ -96,8 +96,8 @@ def validate(options: TrainOptions) -> None:
         raise UsageError("--learning-rate must be positive and --label-smoothing in [0, 1)")
     if options.ray is not None and not options.ray.strip():
         raise UsageError("--ray '': expected auto, a head node's host:port or ray://host:10001")
-    if options.ray is not None and importlib.util.find_spec("ray") is None:
-        raise UsageError(f"--ray {options.ray}: Ray is not installed (pip install 'antbee[batch]')")
+    if options.ray is not None:
+        require("ray", "batch", f"--ray {options.ray}")
 
 
 def resolve_data(data: str | None) -> str:

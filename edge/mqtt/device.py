@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from antbee.common.errors import UsageError
+from antbee.common.extras import require
 from antbee.edge.events import EventLog
 from antbee.edge.modelswap import ModelSlot, Outcome, SlotClassifier
 from antbee.edge.mqtt.options import MqttOptions
@@ -21,10 +21,7 @@ class Device(NamedTuple):
 
 def require_paho() -> None:
     """UsageError unless paho-mqtt is installed (checked before anything opens)."""
-    try:
-        import paho.mqtt.client  # noqa: F401
-    except ImportError:
-        raise UsageError("--mqtt needs paho-mqtt (not installed): pip install 'antbee[mqtt]'") from None
+    require("paho.mqtt.client", "mqtt", "--mqtt", "paho-mqtt")
 
 
 def start_device(options: MqttOptions, log: EventLog, slot: ModelSlot, sources: Iterable[str] = (),

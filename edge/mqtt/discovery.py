@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NamedTuple
 
 from antbee.edge.mqtt.topics import OFFLINE, ONLINE, Topics
 
-# Each sensor: (what, name suffix, value template, extra keys).
+
+class Sensor(NamedTuple):
+    """One Home Assistant sensor per source: its topic level, name suffix, value template and extra config keys."""
+
+    what: str
+    name: str
+    template: str
+    extra: dict[str, Any]
+
+
 SENSORS = (
-    ("label", "label", "{{ value_json.label }}", {"icon": "mdi:bee"}),
-    ("score", "score", "{{ value_json.score }}", {"state_class": "measurement"}),
+    Sensor("label", "label", "{{ value_json.label }}", {"icon": "mdi:bee"}),
+    Sensor("score", "score", "{{ value_json.score }}", {"state_class": "measurement"}),
 )
 
 
@@ -31,15 +40,15 @@ def device_block(topics: Topics, model_name: str) -> dict[str, Any]:
 def sensor_configs(topics: Topics, source_id: str, model_name: str) -> dict[str, dict[str, Any]]:
     """The discovery configs of one source's sensors, by their config topic."""
     node = topics.node_id(source_id)
-    return {topics.discovery(source_id, what): {
-        "name": f"{source_id} {name}",
-        "unique_id": f"{node}_{what}",
+    return {topics.discovery(source_id, sensor.what): {
+        "name": f"{source_id} {sensor.name}",
+        "unique_id": f"{node}_{sensor.what}",
         "state_topic": topics.state(source_id),
-        "value_template": template,
+        "value_template": sensor.template,
         "json_attributes_topic": topics.state(source_id),
         "availability_topic": topics.status,
         "payload_available": ONLINE,
         "payload_not_available": OFFLINE,
         "device": device_block(topics, model_name),
-        **extra,
-    } for what, name, template, extra in SENSORS}
+        **sensor.extra,
+    } for sensor in SENSORS}

@@ -7,14 +7,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
 from antbee.edge.events import LABEL, MODEL, Event, EventLog, iso_time
 from antbee.edge.modelswap import ModelSlot, Outcome
 from antbee.edge.mqtt.discovery import sensor_configs
-from antbee.edge.mqtt.options import MqttOptions
+from antbee.edge.mqtt.options import MqttOptions, client_for
 from antbee.edge.mqtt.outbox import WINDOW, Outbox
 from antbee.edge.mqtt.rollout import Rollout
 from antbee.edge.mqtt.topics import HA_STATUS, OFFLINE, ONLINE, Topics
@@ -32,6 +34,12 @@ class ModelState:
     loaded_at: str
     seq: int = 0
     last_update: dict[str, Any] | None = None
+
+
+def shown_name(origin: str) -> str:
+    """The model's name on the model topic: the last part of where it came from (a path or URL), as at start-up
+    (the full origin stays in `last_update`)."""
+    return Path(urlsplit(origin).path).name or origin
 
 
 class MqttLink:
@@ -57,13 +65,8 @@ class MqttLink:
         self.rollout = Rollout(slot, self._rolled_out)
 
     def _new_client(self) -> mqtt.Client:
-        broker = self._broker
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"antbee-{self.topics.device}")
+        client = client_for(self._broker, f"antbee-{self.topics.device}")
         client.will_set(self.topics.status, OFFLINE, qos=1, retain=True)
-        if broker.user is not None:
-            client.username_pw_set(broker.user, broker.password)
-        if broker.tls:
-            client.tls_set(ca_certs=None if broker.ca is None else str(broker.ca))
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.max_inflight_messages_set(WINDOW)
         client.on_connect = self._on_connect
@@ -91,10 +94,16 @@ class MqttLink:
         self.outbox.drain(timeout)
         self.outbox.stop()
         self.rollout.stop()
-        if self.connected:
-            self._client.publish(self.topics.status, OFFLINE, qos=1, retain=True).wait_for_publish(OFFLINE_WAIT_S)
-        self._client.disconnect()
-        self._client.loop_stop()
+        try:
+            if self.connected:
+                info = self._client.publish(self.topics.status, OFFLINE, qos=1, retain=True)
+                # the broker may have gone since the check: then there is nothing to wait for (and paho would
+                # raise), and the last will says `offline` for us
+                if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                    info.wait_for_publish(OFFLINE_WAIT_S)
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
         left = self.outbox.unsent()
         if left:
             self._note(f"mqtt: {left} event(s) not delivered; they go out on the next start")
@@ -169,7 +178,7 @@ class MqttLink:
                 return  # sent again after a reconnect: the topic shows a newer one already
             model = replace(self._model, seq=event.seq, last_update={"time": event.time, **event.detail})
             if event.detail.get("accepted") and event.detail.get("sha256") == self._slot.sha256:
-                model = replace(model, name=event.detail.get("origin"), loaded_at=event.time)
+                model = replace(model, name=shown_name(event.detail.get("origin") or model.name), loaded_at=event.time)
             self._model = model
         self._publish_model()
 

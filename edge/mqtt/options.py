@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -48,10 +49,7 @@ class MqttOptions:
         check_name("--device-id", self.device)
         if self.group is not None:
             check_name("--group", self.group)
-        if not self.mqtt_prefix or any(c in self.mqtt_prefix for c in "+#") or \
-                self.mqtt_prefix.startswith("/") or self.mqtt_prefix.endswith("/"):
-            raise UsageError(f"--mqtt-prefix {self.mqtt_prefix!r}: expected a topic prefix such as antbee "
-                             "(not empty, no + or #, no leading or trailing /)")
+        check_prefix(self.mqtt_prefix)
         if not 5 <= self.mqtt_keepalive <= 65535:
             raise UsageError(f"--mqtt-keepalive {self.mqtt_keepalive}: expected seconds between 5 and 65535")
 
@@ -62,37 +60,73 @@ class MqttOptions:
 
     def broker(self) -> Broker:
         """The broker the flags name (the password read from its file or ANTBEE_MQTT_PASSWORD)."""
-        url = urlsplit(self.mqtt)
-        try:
-            port = url.port
-        except ValueError:
-            port = -1
-        if url.scheme not in PORTS or not url.hostname or port == -1 or url.path not in ("", "/") or \
-                url.query or url.fragment:
-            raise UsageError(f"--mqtt {self.mqtt!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
-        if url.password is not None:
-            raise UsageError(f"--mqtt {url.scheme}://{url.hostname}...: a password in the URL is refused (it shows in "
-                             f"the process list); put it in a file named by --mqtt-password-file or in {PASSWORD_ENV}")
-        tls = url.scheme == "mqtts"
-        if self.mqtt_ca is not None and not tls:
-            raise UsageError(f"--mqtt-ca {self.mqtt_ca}: expected an mqtts:// URL to go with it")
-        if self.mqtt_ca is not None and not self.mqtt_ca.is_file():
-            raise UsageError(f"--mqtt-ca {self.mqtt_ca}: not a file (expected the broker's CA certificate, PEM)")
-        user = self.mqtt_user if self.mqtt_user is not None else \
-            (unquote(url.username) if url.username else None)
-        return Broker(url.hostname, port or PORTS[url.scheme], tls, self.mqtt_ca, user, self._password())
+        return broker_of(self.mqtt, self.mqtt_ca, self.mqtt_user, self.mqtt_password_file)
 
-    def _password(self) -> str | None:
-        if self.mqtt_password_file is None:
-            return os.environ.get(PASSWORD_ENV) or None
-        try:
-            text = self.mqtt_password_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--mqtt-password-file {self.mqtt_password_file}: cannot read it ({exc})") from None
-        password = text.rstrip("\r\n")
-        if not password:
-            raise UsageError(f"--mqtt-password-file {self.mqtt_password_file}: empty (expected the password)")
-        return password
+
+def broker_of(mqtt: str, ca: Path | None = None, user: str | None = None,
+              password_file: Path | None = None) -> Broker:
+    """The broker that --mqtt, --mqtt-ca, --mqtt-user and --mqtt-password-file name; UsageError naming the flag."""
+    url = urlsplit(mqtt)
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if url.scheme not in PORTS or not url.hostname or port == -1 or url.path not in ("", "/") or \
+            url.query or url.fragment:
+        raise UsageError(f"--mqtt {mqtt!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+    if url.password is not None:
+        raise UsageError(f"--mqtt {url.scheme}://{url.hostname}...: a password in the URL is refused (it shows in "
+                         f"the process list); put it in a file named by --mqtt-password-file or in {PASSWORD_ENV}")
+    tls = url.scheme == "mqtts"
+    if ca is not None:
+        _check_ca(ca, tls)
+    if user is None and url.username:
+        user = unquote(url.username)
+    return Broker(url.hostname, port or PORTS[url.scheme], tls, ca, user, _password(password_file))
+
+
+def client_for(broker: Broker, client_id: str):
+    """A paho client (MQTT 3.1.1, callback API 2) set up for `broker`: its user, password and TLS."""
+    from paho.mqtt.client import CallbackAPIVersion, Client
+
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    if broker.user is not None:
+        client.username_pw_set(broker.user, broker.password)
+    if broker.tls:
+        client.tls_set(ca_certs=None if broker.ca is None else str(broker.ca))
+    return client
+
+
+def _check_ca(ca: Path, tls: bool) -> None:
+    if not tls:
+        raise UsageError(f"--mqtt-ca {ca}: expected an mqtts:// URL to go with it")
+    if not ca.is_file():
+        raise UsageError(f"--mqtt-ca {ca}: not a file (expected the broker's CA certificate, PEM)")
+    try:  # what paho's tls_set does with it later, where a bad file would be a traceback
+        ssl.create_default_context(cafile=str(ca))
+    except (ssl.SSLError, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--mqtt-ca {ca}: not a CA certificate paho can use ({exc}); expected the broker's "
+                         "CA certificate, PEM") from None
+
+
+def _password(password_file: Path | None) -> str | None:
+    if password_file is None:
+        return os.environ.get(PASSWORD_ENV) or None
+    try:
+        text = password_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--mqtt-password-file {password_file}: cannot read it ({exc})") from None
+    password = text.rstrip("\r\n")
+    if not password:
+        raise UsageError(f"--mqtt-password-file {password_file}: empty (expected the password)")
+    return password
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse a topic prefix that is empty, holds + or #, or starts or ends with / (UsageError naming the flag)."""
+    if not prefix or any(c in prefix for c in "+#") or prefix.startswith("/") or prefix.endswith("/"):
+        raise UsageError(f"--mqtt-prefix {prefix!r}: expected a topic prefix such as antbee "
+                         "(not empty, no + or #, no leading or trailing /)")
 
 
 def without_mqtt(flags: dict) -> None:

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from antbee.edge.classifier import Classifier, ClassifierOptions
@@ -81,6 +82,27 @@ def test_status_model_and_discovery_are_retained_and_offline_follows_a_clean_exi
         assert {"identifiers", "name", "model", "sw_version"} <= set(config["device"])
     assert link.close(timeout=5) == 0
     status.wait(lambda s: s.on("antbee/hive-3/status") == [b"online", b"offline"])
+
+
+def test_close_still_disconnects_when_the_broker_drops_just_before_offline(device, watch, monkeypatch):
+    link = device()
+    watch("antbee/hive-3/status").wait(lambda s: s.on("antbee/hive-3/status") == [b"online"])
+    calls = []
+
+    def gone(*args, **kwargs):  # what paho 2 returns when the connection went after the `connected` check
+        info = mqtt.MQTTMessageInfo(0)
+        info.rc = mqtt.MQTT_ERR_NO_CONN
+        return info
+
+    def spy(name):
+        original = getattr(link._client, name)
+        return lambda *args, **kwargs: (calls.append(name), original(*args, **kwargs))[1]
+
+    monkeypatch.setattr(link._client, "publish", gone)
+    for name in ("disconnect", "loop_stop"):
+        monkeypatch.setattr(link._client, name, spy(name))
+    link.close(timeout=0)
+    assert calls == ["disconnect", "loop_stop"]
 
 
 def test_discovery_is_sent_again_when_home_assistant_comes_online(device, watch, broker):
@@ -193,7 +215,7 @@ def test_rollouts_swap_a_good_model_and_refuse_a_wrong_hash_or_a_worse_one(devic
     swapped = roll_out("antbee/hive-3/model/set", "good.tflite", hashlib.sha256(good).hexdigest())
     assert swapped["last_update"]["action"] == "swapped"
     assert swapped["sha256"] == slot.sha256 == hashlib.sha256(good).hexdigest() != running
-    assert swapped["name"] == f"{url}/good.tflite" and swapped["loaded_at"] == swapped["last_update"]["time"]
+    assert swapped["name"] == "good.tflite" and swapped["loaded_at"] == swapped["last_update"]["time"]
     kinds = [(e.kind, e.detail["action"]) for e in device.log.after(0) if e.kind == "model"]
     assert kinds == [("model", "refused"), ("model", "refused"), ("model", "swapped")]
     operator.close()

@@ -105,6 +105,8 @@ def test_the_password_file_and_the_ca_file(tmp_path, monkeypatch):
         MqttOptions("mqtt://b", mqtt_ca=secret)
     with pytest.raises(UsageError, match="--mqtt-ca"):
         MqttOptions("mqtts://b", mqtt_ca=tmp_path / "missing.pem")
+    with pytest.raises(UsageError, match="--mqtt-ca .*expected the broker's CA certificate, PEM"):
+        MqttOptions("mqtts://b", mqtt_ca=secret)  # a file, but no certificate in it
 
 
 def test_topics_and_discovery_configs():

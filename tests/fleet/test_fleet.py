@@ -12,13 +12,15 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
+from antbee.common.errors import UsageError
 from antbee.edge.classifier import Classifier, ClassifierOptions
 from antbee.edge.events import LABEL, EventLog
 from antbee.edge.modelswap import ModelSlot
 from antbee.edge.mqtt.link import MqttLink
 from antbee.edge.mqtt.options import MqttOptions
-from antbee.fleet.cli import app
-from antbee.fleet.view import Device, fold, parse_topic
+from antbee.edge.mqtt.topics import parse
+from antbee.fleet.cli import FleetOptions, app
+from antbee.fleet.view import Device, fold
 from antbee.fleet.watch import watch
 from mosquitto import Subscriber, broker, secured_broker  # noqa: F401 - broker and secured_broker are fixtures
 
@@ -119,11 +121,37 @@ def test_bad_flags_and_an_absent_broker_are_one_line_errors(broker):
     broker.stop()
     for args, expected in ((["--mqtt", "http://x"], "--mqtt 'http://x': expected mqtt://"),
                            (["--mqtt", f"mqtt://127.0.0.1:{port}"], "cannot connect"),
-                           (["--mqtt", broker.url, "--seconds", "0"], "--seconds 0.0: expected")):
+                           (["--mqtt", broker.url, "--seconds", "0"], "--seconds 0.0: expected"),
+                           (["--mqtt", "mqtts://127.0.0.1", "--mqtt-ca", __file__], "--mqtt-ca ")):
         done = fleet(*args, "--once")
         assert done.exit_code == 2
         lines = done.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("antbee-fleet: error: ") and expected in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_once_timing_out_before_the_end_of_the_retained_picture_says_so_and_exits_1(broker, device, monkeypatch,
+                                                                                   as_json):
+    status = Subscriber(broker, (f"antbee/{DEVICE}/status",))
+    status.wait(lambda s: s.on(f"antbee/{DEVICE}/status") == [b"online"])
+    status.close()
+    monkeypatch.setattr("antbee.fleet.watch.ONCE_TIMEOUT_S", 0.0)  # gives up before our echo can come back
+    done = fleet("--mqtt", broker.url, "--once", *(["--json"] if as_json else []))
+    assert done.exit_code == 1, done.output
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("antbee-fleet: error: --once: ") and "may be incomplete" in lines[0]
+
+
+def test_it_takes_only_the_broker_flags_it_has(monkeypatch):
+    monkeypatch.setattr("socket.gethostname", lambda: "host/with+#")  # no use as a device id: not its business
+    assert FleetOptions(mqtt="mqtt://fleet@b:1884").broker()[:2] == ("b", 1884)
+    with pytest.raises(UsageError, match="--mqtt-prefix"):
+        FleetOptions(mqtt_prefix="a/#")
+
+
+def test_the_user_and_prefix_flags_show_their_metavars():
+    help_text = " ".join(fleet("--help").stdout.split())
+    assert "--mqtt-user USER" in help_text and "--mqtt-prefix PREFIX" in help_text
 
 
 def test_tls_a_user_in_the_url_and_a_password_file_as_the_device_takes_them(secured_broker, tmp_path):
@@ -146,11 +174,12 @@ def test_tls_a_user_in_the_url_and_a_password_file_as_the_device_takes_them(secu
 
 
 def test_the_view_keeps_device_topics_and_ignores_the_rest():
-    assert parse_topic("antbee", "antbee/hive-1/status") == ("hive-1", "status", None)
-    assert parse_topic("antbee", "antbee/hive-1/cam0/state") == ("hive-1", "state", "cam0")
+    assert parse("antbee", "antbee/hive-1/status") == ("hive-1", "status", None)
+    assert parse("antbee", "antbee/hive-1/cam0/state") == ("hive-1", "state", "cam0")
+    assert parse("site/antbee", "site/antbee/hive-1/model") == ("hive-1", "model", None)  # a prefix of two levels
     for other in ("antbee/group/north/model/set", "antbee/hive-1/model/set", "other/hive-1/status",
-                  "antbee/hive-1/cam0/result", "homeassistant/sensor/x/label/config"):
-        assert parse_topic("antbee", other) is None
+                  "antbee/hive-1/cam0/result", "homeassistant/sensor/x/label/config", "antbeex/hive-1/status"):
+        assert parse("antbee", other) is None
     devices = {}
     fold(devices, "antbee", "antbee/hive-1/cam0/state", b'{"label": "ant", "score": 0.9}')
     assert devices["hive-1"].states == {"cam0": {"label": "ant", "score": 0.9}}
