@@ -222,6 +222,9 @@ def test_an_output_that_is_not_antbee_batch_rows_is_refused_and_left_as_it_was(t
 
     out = tmp_path / "notes.jsonl"
     out.write_bytes(b'{"note": 1}\n{"note": 2')
-    with pytest.raises(UsageError, match="notes.jsonl line 1: not an antbee-batch row"):
+    with pytest.raises(UsageError, match="notes.jsonl line 1: not an antbee-batch row") as refused:
         open_results(out)
     assert out.read_bytes() == b'{"note": 1}\n{"note": 2'
+    # `refused` keeps the traceback alive, as an error handler does, and with it anything left open.
+    open_files = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink()]
+    assert str(out) not in open_files, refused.value
