@@ -130,7 +130,7 @@ def parquet_schema():
 def read_rows(out: Path) -> list[dict]:
     """Every row of an output as the dict its `antbee-edge --json` line parses to (absent fields left out)."""
     if out.suffix == ".jsonl":
-        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [json.loads(line) for line in out.read_text(encoding="utf-8", errors="surrogateescape").splitlines()]
     import pyarrow.parquet as pq
 
     rows = []

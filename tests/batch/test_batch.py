@@ -188,14 +188,17 @@ def test_uri_sources_are_read_through_pyarrow_as_the_files_are(ray_address, phot
     assert "cannot read it" in rows[f"file://{photos}/missing.jpg"]["error"]
 
 
-def test_a_file_name_that_is_not_utf8_is_skipped_on_a_rerun(tmp_path):
-    from antbee.batch.results import open_results
+def test_a_file_name_that_is_not_utf8_is_skipped_on_a_rerun_and_read_back(tmp_path):
+    from antbee.batch.results import open_results, read_rows
 
     name = os.fsdecode(b"/photos/caf\xe9.jpg")  # Latin-1 bytes, a lone surrogate in Python
     results = open_results(tmp_path / "r.jsonl")
     results.add([json.dumps({"source": name, "error": "x"}, ensure_ascii=False)])
     results.close()
-    assert open_results(tmp_path / "r.jsonl").done == {name}
+    again = open_results(tmp_path / "r.jsonl")
+    again.close()
+    assert again.done == {name}
+    assert read_rows(tmp_path / "r.jsonl") == [{"source": name, "error": "x"}]
 
 
 def test_help_names_every_flag():
