@@ -25,9 +25,11 @@ class Results(Protocol):
 
     done: set[str]
 
-    def add(self, lines: list[str]) -> None: ...
+    def add(self, lines: list[str]) -> None:
+        """Write `lines` (JSON lines, one a row) so that a kill after this returns loses none of them."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the output holds open; no `add` after this."""
 
 
 def open_results(out: Path) -> Results:
