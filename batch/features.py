@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from antbee.batch.cluster import connect_ray
 from antbee.common import logs
-from antbee.common.errors import UsageError
 
 # Images sent to an actor at a time: the batch extract_features runs locally, so the sums are the same.
 CHUNK = 32
@@ -69,11 +69,7 @@ class RayFeatures:
         if not ray.is_initialized():
             # Left running to the end of the process (Ray shuts down at exit): the train and test
             # splits each call this, and the actors serve them all.
-            try:
-                ray.init(address=self.address, include_dashboard=False, logging_level="warning")
-            except ConnectionError as exc:
-                raise UsageError(f"--ray {self.address}: cannot connect ({exc}); expected auto, a head node's "
-                                 "host:port or ray://host:10001") from None
+            connect_ray(self.address)
         with tempfile.TemporaryDirectory(prefix="antbee-features-") as folder:
             path = Path(folder, "features.keras")
             feature_model.save(path)
