@@ -46,7 +46,7 @@ class RayFeatures:
     def __init__(self, address: str):
         self.address = address
         self._pool = None
-        self._model_id: int | None = None
+        self._model = None  # the model the actors hold; kept, so no later model can take its id
 
     def __call__(self, feature_model, pixels: np.ndarray, batch_size: int = CHUNK,
                  progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -64,7 +64,7 @@ class RayFeatures:
         import ray
         from ray.util import ActorPool
 
-        if self._pool is not None and self._model_id == id(feature_model):
+        if self._pool is not None and self._model is feature_model:
             return self._pool
         if not ray.is_initialized():
             # Left running to the end of the process (Ray shuts down at exit): the train and test
@@ -77,5 +77,5 @@ class RayFeatures:
         nodes = sum(1 for node in ray.nodes() if node["Alive"])
         actor = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(FeatureActor)
         self._pool = ActorPool([actor.remote(model) for _ in range(max(1, nodes))])
-        self._model_id = id(feature_model)
+        self._model = feature_model
         return self._pool
