@@ -205,8 +205,17 @@ def test_help_names_every_flag():
     result = subprocess.run([*BATCH, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     for flag in ("--out", "--model", "--ray", "--actors", "--threads", "--batch-size", "--labels", "--top-k",
-                 "--threshold"):
+                 "--threshold", "--runtime"):
         assert flag in result.stdout, flag
+
+
+def test_runtime_reaches_the_classifier_and_a_wrong_one_is_a_one_line_error(tiny_models, tmp_path):
+    write(tmp_path / "a.jpg", encode(image("red", 1), ".jpg"))
+    result = subprocess.run([*BATCH, str(tmp_path / "a.jpg"), "--out", str(tmp_path / "r.jsonl"), "--model",
+                             str(tiny_models.int8), "--runtime", "nope"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("antbee-batch: error: --runtime 'nope': expected auto or one of"), result.stderr
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_a_file_name_that_is_not_utf8_is_refused_for_parquet_before_any_work(tmp_path):
