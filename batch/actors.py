@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from antbee.common import logs
-from antbee.edge.classifier import Classifier, ClassifierOptions
-from antbee.edge.output import format_json
 from antbee.common.errors import ImageError
+from antbee.edge.classifier import Classifier, ClassifierOptions
+from antbee.edge.loops import quiet_opencv
+from antbee.edge.output import format_json
 from antbee.edge.preprocess import load_bgr
 from antbee.edge.runner import Result, classify_file
 from antbee.edge.sources import Unreadable
@@ -33,7 +34,7 @@ class ClassifyActor:
                  filesystems: tuple = ()):
         self.filesystems = filesystems
         logs.configure(False)  # this worker's libraries as quiet as antbee-edge's; ANTBEE_VERBOSE=1 shows them
-        _quiet_opencv()  # a bad file's row names the file and reason; OpenCV's own log lines only add noise
+        quiet_opencv()  # a bad file's row names the file and reason; OpenCV's own log lines only add noise
         # The interpreter and the labels are read while the Classifier is made, so the copies can go after.
         with tempfile.TemporaryDirectory(prefix="antbee-batch-") as folder:
             model_path = Path(folder, options.model.name)
@@ -72,12 +73,3 @@ class ClassifyActor:
         except ImageError as exc:
             return Result(uri, error=str(exc))
         return Result(uri, classification, latency_ms=1e3 * (time.perf_counter() - start))
-
-
-def _quiet_opencv() -> None:
-    import cv2
-
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV 5
-    except AttributeError:
-        cv2.setLogLevel(2)  # OpenCV 4.x: 2 is LOG_LEVEL_ERROR

@@ -41,6 +41,8 @@ def batch_command(
     top_k: Annotated[int, typer.Option("--top-k", metavar="K", help="Classes per row's top list.")] = 1,
     threshold: Annotated[float, typer.Option(
         "--threshold", metavar="SCORE", help="Leave out classes scoring below this.")] = 0.0,
+    runtime: Annotated[str, typer.Option(
+        "--runtime", metavar="auto|litert|tflite-runtime|tensorflow", help="The TFLite interpreter to use.")] = "auto",
     verbose: Verbose = False,
 ) -> None:
     """Classify many images on Ray Data actors into a results file, as antbee-edge --json would; resumable."""
@@ -52,7 +54,7 @@ def batch_command(
 
         options = BatchOptions(sources=tuple(sources), model=model or default_model(), out=out, ray=ray,
                                actors=actors, threads=threads, batch_size=batch_size, labels=labels,
-                               top_k=top_k, threshold=threshold)
+                               top_k=top_k, threshold=threshold, runtime=runtime)
         with progress_bar() as progress:
             summary = run_batch(options, progress)
     rate = summary.written / summary.seconds if summary.seconds > 0 else 0.0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from antbee.batch.cluster import connect_ray
 from antbee.common import logs
-from antbee.common.errors import UsageError
 
 # Images sent to an actor at a time: the batch extract_features runs locally, so the sums are the same.
 CHUNK = 32
@@ -46,7 +46,7 @@ class RayFeatures:
     def __init__(self, address: str):
         self.address = address
         self._pool = None
-        self._model_id: int | None = None
+        self._model = None  # the model the actors hold; kept, so no later model can take its id
 
     def __call__(self, feature_model, pixels: np.ndarray, batch_size: int = CHUNK,
                  progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -64,16 +64,12 @@ class RayFeatures:
         import ray
         from ray.util import ActorPool
 
-        if self._pool is not None and self._model_id == id(feature_model):
+        if self._pool is not None and self._model is feature_model:
             return self._pool
         if not ray.is_initialized():
             # Left running to the end of the process (Ray shuts down at exit): the train and test
             # splits each call this, and the actors serve them all.
-            try:
-                ray.init(address=self.address, include_dashboard=False, logging_level="warning")
-            except ConnectionError as exc:
-                raise UsageError(f"--ray {self.address}: cannot connect ({exc}); expected auto, a head node's "
-                                 "host:port or ray://host:10001") from None
+            connect_ray(self.address)
         with tempfile.TemporaryDirectory(prefix="antbee-features-") as folder:
             path = Path(folder, "features.keras")
             feature_model.save(path)
@@ -81,5 +77,5 @@ class RayFeatures:
         nodes = sum(1 for node in ray.nodes() if node["Alive"])
         actor = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(FeatureActor)
         self._pool = ActorPool([actor.remote(model) for _ in range(max(1, nodes))])
-        self._model_id = id(feature_model)
+        self._model = feature_model
         return self._pool

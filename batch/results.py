@@ -25,9 +25,11 @@ class Results(Protocol):
 
     done: set[str]
 
-    def add(self, lines: list[str]) -> None: ...
+    def add(self, lines: list[str]) -> None:
+        """Write `lines` (JSON lines, one a row) so that a kill after this returns loses none of them."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the output holds open; no `add` after this."""
 
 
 def open_results(out: Path) -> Results:
@@ -60,15 +62,15 @@ class JsonlResults:
             raise UsageError(f"--out {path}: is a folder, expected a .jsonl file")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.done = set()
-        self._file = open(path, "a+b")  # noqa: SIM115 - closed by close()
-        self._file.seek(0)
-        data = self._file.read()
+        # Read and checked before the file is opened for adding: a file not ours stays as it is, and no
+        # handle is left open when it is refused.
+        data = path.read_bytes() if path.exists() else b""
         whole = data[:data.rfind(b"\n") + 1]
-        for number, line in enumerate(whole.splitlines(), 1):  # checked first: a file not ours stays as it is
+        for number, line in enumerate(whole.splitlines(), 1):
             self.done.add(_source(line, f"{path} line {number}"))
         if len(whole) < len(data):
-            self._file.truncate(len(whole))  # the last line was cut short by a kill: its image is done again
-        self._file.seek(0, os.SEEK_END)
+            os.truncate(path, len(whole))  # the last line was cut short by a kill: its image is done again
+        self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
 
     def add(self, lines: list[str]) -> None:
         """Append `lines` and flush them, so a kill after this loses none of them."""
@@ -130,7 +132,7 @@ def parquet_schema():
 def read_rows(out: Path) -> list[dict]:
     """Every row of an output as the dict its `antbee-edge --json` line parses to (absent fields left out)."""
     if out.suffix == ".jsonl":
-        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [json.loads(line) for line in out.read_text(encoding="utf-8", errors="surrogateescape").splitlines()]
     import pyarrow.parquet as pq
 
     rows = []

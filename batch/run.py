@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from antbee.batch.actors import ClassifyActor
+from antbee.batch.cluster import connect_ray
 from antbee.batch.inputs import Remote, Sources, list_sources
 from antbee.batch.results import SUFFIXES, check_sources, open_results
 from antbee.common.errors import UsageError
@@ -109,11 +110,7 @@ def ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    try:
-        ray.init(address=address, include_dashboard=False, logging_level="warning")
-    except ConnectionError as exc:
-        raise UsageError(f"--ray {address}: cannot connect ({exc}); expected auto, a head node's host:port "
-                         "or ray://host:10001") from None
+    connect_ray(address)
     try:
         yield
     finally:

@@ -7,9 +7,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from antbee.common.errors import UsageError
+from antbee.common.errors import AntbeeError, UsageError
 
 IMAGES, SMOKE_IMAGES = 2000, 200
+
+
+class BatchBenchError(AntbeeError, RuntimeError):
+    """The two paths did not classify the same images: a fault in antbee, not in the command line."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,8 @@ def bench_batch(model: Path, images: str, count: int) -> BatchThroughput:
         finally:
             ray.shutdown()
     if summary.written != done:
-        raise UsageError(f"antbee-bench batch: antbee-batch wrote {summary.written} rows for {done} images")
+        raise BatchBenchError(f"antbee-batch wrote {summary.written} rows for the {done} images the folder "
+                              "pipeline classified, so the two rates do not compare; no figures")
     steady = done / (summary.seconds - fixed_s) if summary.seconds > fixed_s else 0.0
     return BatchThroughput(model.name, done, cores, plan.workers, done / folder_s, ray_start_s, actors,
                            summary.seconds, done / summary.seconds, done / (ray_start_s + summary.seconds), fixed_s,

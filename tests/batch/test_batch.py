@@ -188,22 +188,34 @@ def test_uri_sources_are_read_through_pyarrow_as_the_files_are(ray_address, phot
     assert "cannot read it" in rows[f"file://{photos}/missing.jpg"]["error"]
 
 
-def test_a_file_name_that_is_not_utf8_is_skipped_on_a_rerun(tmp_path):
-    from antbee.batch.results import open_results
+def test_a_file_name_that_is_not_utf8_is_skipped_on_a_rerun_and_read_back(tmp_path):
+    from antbee.batch.results import open_results, read_rows
 
     name = os.fsdecode(b"/photos/caf\xe9.jpg")  # Latin-1 bytes, a lone surrogate in Python
     results = open_results(tmp_path / "r.jsonl")
     results.add([json.dumps({"source": name, "error": "x"}, ensure_ascii=False)])
     results.close()
-    assert open_results(tmp_path / "r.jsonl").done == {name}
+    again = open_results(tmp_path / "r.jsonl")
+    again.close()
+    assert again.done == {name}
+    assert read_rows(tmp_path / "r.jsonl") == [{"source": name, "error": "x"}]
 
 
 def test_help_names_every_flag():
     result = subprocess.run([*BATCH, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     for flag in ("--out", "--model", "--ray", "--actors", "--threads", "--batch-size", "--labels", "--top-k",
-                 "--threshold"):
+                 "--threshold", "--runtime"):
         assert flag in result.stdout, flag
+
+
+def test_runtime_reaches_the_classifier_and_a_wrong_one_is_a_one_line_error(tiny_models, tmp_path):
+    write(tmp_path / "a.jpg", encode(image("red", 1), ".jpg"))
+    result = subprocess.run([*BATCH, str(tmp_path / "a.jpg"), "--out", str(tmp_path / "r.jsonl"), "--model",
+                             str(tiny_models.int8), "--runtime", "nope"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("antbee-batch: error: --runtime 'nope': expected auto or one of"), result.stderr
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_a_file_name_that_is_not_utf8_is_refused_for_parquet_before_any_work(tmp_path):
@@ -222,6 +234,9 @@ def test_an_output_that_is_not_antbee_batch_rows_is_refused_and_left_as_it_was(t
 
     out = tmp_path / "notes.jsonl"
     out.write_bytes(b'{"note": 1}\n{"note": 2')
-    with pytest.raises(UsageError, match="notes.jsonl line 1: not an antbee-batch row"):
+    with pytest.raises(UsageError, match="notes.jsonl line 1: not an antbee-batch row") as refused:
         open_results(out)
     assert out.read_bytes() == b'{"note": 1}\n{"note": 2'
+    # `refused` keeps the traceback alive, as an error handler does, and with it anything left open.
+    open_files = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink()]
+    assert str(out) not in open_files, refused.value

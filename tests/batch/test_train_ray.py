@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -28,6 +31,31 @@ def test_features_from_actors_equal_the_local_ones(ray_address):
     np.testing.assert_allclose(remote, local, rtol=1e-5, atol=1e-6)
     assert steps == [32, 32, 6]
     assert np.std(local) > 0  # the comparison is of real, varying features
+
+
+def _small_feature_model(seed: int):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()])
+
+
+def test_a_new_model_gets_new_actors_even_after_the_old_one_is_dropped(ray_address):
+    from antbee.batch.features import RayFeatures
+    from antbee.train.fit import extract_features
+
+    pixels = np.random.default_rng(1).integers(0, 256, (5, 8, 8, 3)).astype(np.uint8)
+    features = RayFeatures(ray_address)
+    first = _small_feature_model(1)
+    features(first, pixels)
+    dropped = weakref.ref(first)
+    del first
+    gc.collect()
+    # A freed model's id can be handed to the next object, so the cached actors must hold their model.
+    assert dropped() is not None
+    second = _small_feature_model(2)
+    np.testing.assert_allclose(features(second, pixels), extract_features(second, pixels), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(extract_features(second, pixels), extract_features(dropped(), pixels))
 
 
 def test_training_with_ray_gives_the_same_features_and_metrics(ray_address, colour_data, tmp_path, monkeypatch):
