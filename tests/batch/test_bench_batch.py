@@ -18,6 +18,7 @@ def test_bench_batch_times_both_paths_on_the_same_files(tiny_models, tmp_path):
     assert result.images == 40 and result.actors >= 1
     assert result.folder_rate > 0 and result.batch_rate > result.batch_rate_with_start > 0
     assert result.overhead == pytest.approx(result.folder_rate / result.batch_rate_with_start - 1)
+    assert 0 < result.first_block_s < result.batch_s
     lines = "\n".join(result.lines())
     assert "folder pipeline" in lines and "overhead" in lines
 
