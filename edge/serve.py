@@ -207,10 +207,7 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        if loop is not None:
-            loop.stop()
-            loop.join()  # the sources are closed and the last results logged before the log closes
-        close()
+        close()  # the live loop first, then the MQTT backlog, then the log
         listener.close()
     if loop is None:
         note("stopped")
