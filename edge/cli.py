@@ -70,8 +70,8 @@ def edge(
         metavar="N", help="Reopen attempts for a camera or stream that stops, per outage, before giving up. "
         "Default: forever.", show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(
-        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core; "
-        "for a camera or video, one interpreter with a thread per core. For files, N gives cores/N interpreters "
+        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core (a single "
+        "file: one interpreter with a thread per core); for a camera or video, one interpreter with a thread per core. For files, N gives cores/N interpreters "
         "of N threads.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
     threshold: Annotated[float, typer.Option(
@@ -193,7 +193,7 @@ def edge(
         options = EdgeOptions(inputs=tuple(inputs or ()), camera=tuple(camera or ()), video=tuple(video or ()),
                               json=json_lines, display=display, max_frames=max_frames, reconnect=reconnect)
         items = None if options.live else expand_inputs(options.inputs)
-        plan = None if options.live else default_plan(threads)
+        plan = None if options.live else default_plan(threads, files=len(items))
         classifier = Classifier(ClassifierOptions(
             model=model or default_model(), labels=labels, top_k=top_k, threshold=threshold,
             threads=plan.threads if plan else threads or os.cpu_count(),  # one frame at a time: every core on it

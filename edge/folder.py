@@ -34,16 +34,19 @@ class FolderPlan:
             raise UsageError(f"--threads {self.threads}: expected a positive number")
 
 
-def default_plan(threads: int | None = None, cores: int | None = None) -> FolderPlan:
+def default_plan(threads: int | None = None, cores: int | None = None, files: int | None = None) -> FolderPlan:
     """One single-thread interpreter per core; with `threads` given, as many of that many threads as fit.
 
     A 224x224 invoke scales poorly over threads (its layers are small), while separate images
     share nothing, so a core per image is the fastest way through a folder; each worker decodes
-    its own image with OpenCV, which releases the GIL, so decoding overlaps inference.
+    its own image with OpenCV, which releases the GIL, so decoding overlaps inference. With
+    fewer `files` than cores there is no image for some of them: the cores left over go to the
+    interpreters' threads (one file: one interpreter with a thread per core, as for a live frame).
     """
     cores = cores or os.cpu_count() or 1
     if threads is None:
-        return FolderPlan(cores, 1)
+        workers = cores if files is None else max(1, min(cores, files))
+        return FolderPlan(0, cores) if workers == 1 else FolderPlan(workers, cores // workers)
     if threads < 1:
         raise UsageError(f"--threads {threads}: expected a positive number")
     return FolderPlan(max(1, cores // threads), threads)

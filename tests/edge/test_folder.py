@@ -89,18 +89,24 @@ def test_closing_the_run_early_stops_its_workers(classifier, mixed_folder):
     assert not [t for t in threading.enumerate() if t.name.startswith("antbee-classify")]
 
 
-@pytest.mark.parametrize("threads, cores, expected", [
-    (None, 2, FolderPlan(2, 1)),  # the default: a single-thread interpreter per core
-    (None, 1, FolderPlan(1, 1)),
-    (2, 4, FolderPlan(2, 2)),
-    (8, 2, FolderPlan(1, 8)),  # more threads than cores: one interpreter, as asked
+@pytest.mark.parametrize("threads, cores, files, expected", [
+    (None, 2, None, FolderPlan(2, 1)),  # the default: a single-thread interpreter per core
+    (None, 2, 500, FolderPlan(2, 1)),
+    (None, 1, None, FolderPlan(0, 1)),
+    (None, 4, 1, FolderPlan(0, 4)),  # one file: one interpreter, every core on it, in the caller
+    (None, 4, 2, FolderPlan(2, 2)),  # fewer files than cores: the rest go to threads
+    (None, 4, 3, FolderPlan(3, 1)),
+    (2, 4, 1, FolderPlan(2, 2)),  # --threads given: as asked, whatever the count of files
+    (2, 4, None, FolderPlan(2, 2)),
+    (8, 2, None, FolderPlan(1, 8)),  # more threads than cores: one interpreter, as asked
 ])
-def test_the_default_plan_uses_every_core_once(threads, cores, expected):
-    assert default_plan(threads, cores) == expected
+def test_the_default_plan_uses_every_core_once(threads, cores, files, expected):
+    assert default_plan(threads, cores, files) == expected
 
 
 @pytest.mark.parametrize("kind, threads, expected", [
-    ("files", [], 1), ("files", ["--threads", "2"], 2), ("video", [], "cores"), ("video", ["--threads", "1"], 1),
+    ("files", [], 1), ("files", ["--threads", "2"], 2), ("file", [], "cores"), ("file", ["--threads", "1"], 1),
+    ("video", [], "cores"), ("video", ["--threads", "1"], 1),
 ])
 def test_the_cli_gives_files_single_thread_interpreters_and_a_live_source_every_core(
         tiny_models, write_image, red_blue_video, monkeypatch, kind, threads, expected):
@@ -119,7 +125,9 @@ def test_the_cli_gives_files_single_thread_interpreters_and_a_live_source_every_
             super().__init__(options)
 
     monkeypatch.setattr(module, "Classifier", Spy)
-    source = [str(write_image("a.png"))] if kind == "files" else ["--video", str(red_blue_video)]
+    count = 1 if kind == "file" else os.cpu_count() or 1  # as many files as cores: one image per interpreter
+    images = [str(write_image(f"{index}.png")) for index in range(count)]
+    source = ["--video", str(red_blue_video)] if kind == "video" else images
     result = CliRunner().invoke(app, ["--model", str(tiny_models.int8), "--no-display", *threads, *source])
     assert result.exit_code == 0, result.output
     assert opened[0] == (os.cpu_count() if expected == "cores" else expected)
