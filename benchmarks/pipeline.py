@@ -28,17 +28,40 @@ def big_photo(model: Model, picture: np.ndarray | None, repeats: int, warmup: in
 
     Both run on the interpreter antbee-edge opens for a single file (default_plan's threads).
     """
+    from antbee.edge.folder import default_plan
+    from antbee.edge.preprocess import jpeg_reduction
+
+    height, width = PHOTO_SIZE
+    data = photo_jpeg(picture)
+    threads = default_plan(files=1).threads
+    classifier = open_classifier(model.path, threads)
+    full, reduced = full_and_reduced(classifier, data, repeats, warmup, progress)
+    return BigPhoto(model.name, threads, f"{width}x{height} JPEG, {len(data) / 1e6:.1f} MB",
+                    jpeg_reduction(width, height, classifier.input.size, classifier.resize), full, reduced)
+
+
+def photo_jpeg(picture: np.ndarray | None, grain: float = 0.0, seed: int = 0) -> bytes:
+    """A PHOTO_SIZE JPEG at PHOTO_QUALITY: the picture scaled up, with Gaussian grain of `grain` levels if given.
+
+    Scaled up, a small picture is smoother than a real photo and compresses better; grain
+    stands in for a sensor's noise and fine detail, which make a real 12-megapixel JPEG 2-5 MB.
+    """
     import cv2
 
     from antbee.benchmarks.endtoend import camera_frame
-    from antbee.edge.folder import default_plan
-    from antbee.edge.preprocess import jpeg_reduction, load_bgr
 
     height, width = PHOTO_SIZE
     photo = cv2.resize(camera_frame(picture), (width, height), interpolation=cv2.INTER_CUBIC)
-    data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, PHOTO_QUALITY])[1].tobytes()
-    threads = default_plan(files=1).threads
-    classifier = open_classifier(model.path, threads)
+    if grain:
+        noise = np.random.default_rng(seed).normal(0.0, grain, photo.shape)
+        photo = np.clip(photo + noise, 0, 255).astype(np.uint8)
+    return cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, PHOTO_QUALITY])[1].tobytes()
+
+
+def full_and_reduced(classifier, data: bytes, repeats: int, warmup: int, progress=None):
+    """Timings (Stats, Stats) of encoded `data` to a result, decoded at full size and reduced, in turns."""
+    from antbee.edge.preprocess import load_bgr
+
     size, resize = classifier.input.size, classifier.resize
 
     def full() -> float:
@@ -59,8 +82,7 @@ def big_photo(model: Model, picture: np.ndarray | None, repeats: int, warmup: in
         samples[1].append(reduced())
         if progress is not None:
             progress()
-    return BigPhoto(model.name, threads, f"{width}x{height} JPEG, {len(data) / 1e6:.1f} MB",
-                    jpeg_reduction(width, height, size, resize), stats(samples[0]), stats(samples[1]))
+    return stats(samples[0]), stats(samples[1])
 
 
 def folder_throughput(model: Model, encoded: Sequence[bytes], images: int, rounds: int,
