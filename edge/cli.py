@@ -70,9 +70,9 @@ def edge(
         metavar="N", help="Reopen attempts for a camera or stream that stops, per outage, before giving up. "
         "Default: forever.", show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(
-        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core (a single "
-        "file: one interpreter with a thread per core); for a camera or video, one interpreter with a thread per core. For files, N gives cores/N interpreters "
-        "of N threads.")] = None,
+        metavar="N", help="Interpreter threads. Default: for files, one single-thread interpreter per core (a "
+        "single file: one interpreter with a thread per core); for a camera or video, one interpreter with a "
+        "thread per core. For files, N gives cores/N interpreters of N threads.")] = None,
     top_k: Annotated[int, typer.Option(metavar="K", help="How many of the best classes to report.")] = 1,
     threshold: Annotated[float, typer.Option(
         metavar="T", help="Report only classes scoring at least this (0..1).")] = 0.0,

@@ -18,9 +18,8 @@ import numpy as np  # noqa: E402
 
 # antbee runs images in parallel itself (a folder's interpreter per core, Ray actors) and gives a
 # live frame's interpreter every core, so OpenCV's own worker pool only competes for the same
-# cores: its threads spin after each small resize, about 0.5 ms of CPU per photo, 4% of a folder
-# run's rate on two cores (measured with antbee-bench's folder row). Every call here runs in the
-# thread that makes it.
+# cores: its threads spin after each small resize, on CPU a folder's other workers need. Every
+# call here runs in the thread that makes it.
 cv2.setNumThreads(0)
 
 from antbee.common.errors import ImageError, UsageError  # noqa: E402

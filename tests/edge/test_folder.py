@@ -155,3 +155,11 @@ def test_ctrl_c_in_a_parallel_folder_run_stops_it_at_once_with_exit_130(tiny_mod
     assert time.monotonic() - interrupted < 5  # the pending files were cancelled, not classified
     assert "interrupted" in err and "Traceback" not in err
     assert len(out.splitlines()) + 1 < 300
+
+
+def test_opencv_keeps_no_worker_pool_of_its_own_beside_the_workers():
+    import cv2
+
+    import antbee.edge.preprocess  # noqa: F401  (the module that turns the pool off, whoever loaded cv2 first)
+
+    assert cv2.getNumThreads() == 1
