@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from antbee.benchmarks.results import stats
 
 GRAINS = (0.0, 2.0, 4.0, 8.0)  # levels of Gaussian grain on the synthetic photo
@@ -28,7 +26,7 @@ GRAINS = (0.0, 2.0, 4.0, 8.0)  # levels of Gaussian grain on the synthetic photo
 
 @dataclass(frozen=True)
 class PhotoDecode:
-    """One photo's size and median times (ms) to a result: full-size decode, reduced, and the reduced imdecode alone."""
+    """One photo's size and median times (ms) to a result: full-size decode, reduced, and the reduced decode alone."""
 
     photo: str
     megabytes: float
@@ -45,24 +43,22 @@ class PhotoDecode:
 
 
 def measure(classifier, name: str, data: bytes, repeats: int, warmup: int = 2) -> PhotoDecode:
-    """Time `data` (a JPEG) to a result both ways, and libjpeg's reduced decode alone."""
-    import cv2
-
+    """Time `data` (a JPEG) to a result both ways, and the loader's reduced decode alone."""
     from antbee.benchmarks.pipeline import full_and_reduced
     from antbee.edge.imageheader import sniff
-    from antbee.edge.preprocess import _REDUCED_FLAGS, jpeg_reduction
+    from antbee.edge.preprocess import jpeg_reduction, load_bgr
 
     _, width, height = sniff(data, name)
-    reduction = jpeg_reduction(width, height, classifier.input.size, classifier.resize)
+    size, resize = classifier.input.size, classifier.resize
     full, reduced = full_and_reduced(classifier, data, repeats, warmup)
-    buffer = np.frombuffer(data, np.uint8)
     decodes = []
     for _ in range(repeats):
         start = time.perf_counter()
-        cv2.imdecode(buffer, _REDUCED_FLAGS[reduction])
+        load_bgr(data, name, size=size, resize=resize)
         decodes.append(1e3 * (time.perf_counter() - start))
-    return PhotoDecode(name, len(data) / 1e6, 8 * len(data) / (width * height), reduction, full.median_ms,
-                       reduced.median_ms, stats(decodes).median_ms)
+    return PhotoDecode(name, len(data) / 1e6, 8 * len(data) / (width * height),
+                       jpeg_reduction(width, height, size, resize), full.median_ms, reduced.median_ms,
+                       stats(decodes).median_ms)
 
 
 def table(rows: Sequence[PhotoDecode]) -> list[str]:
@@ -80,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Print the table for the given photos, or for the synthetic photo at each of GRAINS."""
     from antbee.benchmarks.latency import open_classifier
     from antbee.benchmarks.pipeline import PHOTO_SIZE, photo_jpeg
+    from antbee.common.errors import ImageError
     from antbee.edge.folder import default_plan
     from antbee.edge.runner import default_model
 
@@ -92,14 +89,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats}: expected a positive number")
+    for path in args.photos:
+        if not path.is_file():
+            parser.error(f"{path}: no such file, expected a JPEG photo")
     classifier = open_classifier(str(args.model or default_model()), default_plan(files=1).threads)
     height, width = PHOTO_SIZE
     if args.photos:
         photos = [(str(path), path.read_bytes()) for path in args.photos]
     else:
-        photos = [(f"{width}x{height}, grain {grain:g}", photo_jpeg(_picture(), grain))
-                  for grain in GRAINS]
-    rows = [measure(classifier, name, data, args.repeats) for name, data in photos]
+        picture = _picture()
+        photos = [(f"{width}x{height}, grain {grain:g}", photo_jpeg(picture, grain)) for grain in GRAINS]
+    try:
+        rows = [measure(classifier, name, data, args.repeats) for name, data in photos]
+    except ImageError as exc:
+        parser.error(str(exc))  # a file that is no image names itself
     if args.json:
         for row in rows:
             print(json.dumps({**asdict(row), "speedup": row.speedup}))
