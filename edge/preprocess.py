@@ -133,13 +133,19 @@ def prepare(image: np.ndarray, size: tuple[int, int] = IMAGE_SIZE, resize: str =
     height, width = size
     if resize == "crop":
         image = _center_crop(image, height, width)
+    if out is None:
+        out = np.empty((height, width, 3), np.uint8)
     factor = min(image.shape[0] // height, image.shape[1] // width)
     if factor >= 2:
         # A box filter by the largest whole factor first: OpenCV's exact INTER_AREA fast path,
         # much cheaper than INTER_AREA at a fractional scale, which matters next to an int8
         # invoke that is itself cheap.
         rows, cols = image.shape[0] // factor, image.shape[1] // factor
-        image = cv2.resize(image[:rows * factor, :cols * factor], (cols, rows), interpolation=cv2.INTER_AREA)
+        boxed = image[:rows * factor, :cols * factor]
+        if (rows, cols) == (height, width):  # a snapped crop (640x480's 448 square): the box is the input
+            cv2.resize(boxed, (width, height), dst=out, interpolation=cv2.INTER_AREA)
+            return _as_rgb(out, bgr)
+        image = cv2.resize(boxed, (cols, rows), interpolation=cv2.INTER_AREA)
     # Bilinear aliases when shrinking by much more than 1x; what is left after the box filter
     # is usually small (a 1920x1080 frame: 270 -> 224), where it is as good and much faster.
     residual = max(image.shape[0] / height, image.shape[1] / width)
@@ -149,12 +155,8 @@ def prepare(image: np.ndarray, size: tuple[int, int] = IMAGE_SIZE, resize: str =
         # slow general path; bilinear to twice the input (an enlargement, which does not alias)
         # and then the exact 2x2 box comes within a level of it at well under half the cost.
         image = cv2.resize(image, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
-    if out is None:
-        out = np.empty((height, width, 3), np.uint8)
     cv2.resize(image, (width, height), dst=out, interpolation=interpolation)
-    if bgr:
-        cv2.cvtColor(out, cv2.COLOR_BGR2RGB, dst=out)
-    return out
+    return _as_rgb(out, bgr)
 
 
 def preprocess(source: bytes | str | Path, size: tuple[int, int] = IMAGE_SIZE, resize: str = "crop",
@@ -175,6 +177,12 @@ def _read_bytes(path: str | Path, name: str) -> bytes:
         raise ImageError(f"{name}: is a folder, expected an image file") from None
     except OSError as exc:
         raise ImageError(f"{name}: cannot read ({exc.strerror})") from None
+
+
+def _as_rgb(image: np.ndarray, bgr: bool) -> np.ndarray:
+    if bgr:
+        cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
+    return image
 
 
 def _as_three_channels(image: np.ndarray, bgr: bool) -> np.ndarray:
