@@ -17,6 +17,7 @@ import pytest
 from mjpeg_server import MjpegServer
 from mosquitto import Subscriber, broker  # noqa: F401 - broker is a fixture
 from service_client import BLUE, RED, Server
+from without_extra import run_edge_without
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEEPALIVE_S = 5
@@ -211,20 +212,8 @@ def test_a_run_without_mqtt_never_imports_paho(tiny_models, tmp_path):
 
 
 def test_without_the_mqtt_extra_the_message_says_what_to_install(tiny_models, tmp_path):
-    # A finder that hides paho, as in a plain `pip install antbee`.
-    probe = (
-        "import sys\n"
-        "class Hide:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'paho':\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Hide())\n"
-        "from antbee.edge.cli import main\n"
-        f"sys.argv = ['antbee-edge', '--mqtt', 'mqtt://localhost', '--model', {str(tiny_models.int8)!r}, "
-        f"'--events', {str(tmp_path / 'e.db')!r}, {str(REPO_ROOT / 'edge' / 'samples' / 'bee_1.jpg')!r}]\n"
-        "main()\n"
-    )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    run = run_edge_without("paho", ["--mqtt", "mqtt://localhost", "--model", str(tiny_models.int8), "--events",
+                                     str(tmp_path / "e.db"), str(REPO_ROOT / "edge" / "samples" / "bee_1.jpg")])
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "--mqtt needs paho-mqtt (not installed): pip install 'antbee[mqtt]'" in run.stderr
     assert not (tmp_path / "e.db").exists()  # refused before anything opened

@@ -13,6 +13,7 @@ import pytest
 from antbee.common.errors import UsageError
 from antbee.edge.serve import ServeOptions, is_loopback, parse_address
 from antbee.edge.systemd import systemd_unit
+from without_extra import run_edge_without
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_MODULES = ("starlette", "uvicorn", "prometheus_client", "multipart", "python_multipart", "antbee.edge.service",
@@ -115,20 +116,8 @@ def test_print_systemd_unit_runs_the_same_command_without_the_token(tmp_path):
 
 
 def test_without_the_serve_extra_the_message_says_what_to_install(tiny_models, tmp_path):
-    # A finder that hides uvicorn, as in a plain `pip install antbee`.
-    probe = (
-        "import sys\n"
-        "class Hide:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'uvicorn':\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Hide())\n"
-        "from antbee.edge.cli import main\n"
-        f"sys.argv = ['antbee-edge', '--serve', '0', '--model', {str(tiny_models.int8)!r}, "
-        f"'--events', {str(tmp_path / 'e.db')!r}]\n"
-        "main()\n"
-    )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    run = run_edge_without("uvicorn", ["--serve", "0", "--model", str(tiny_models.int8), "--events",
+                                       str(tmp_path / "e.db")])
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "uvicorn is not installed): pip install 'antbee[serve]'" in run.stderr
 
