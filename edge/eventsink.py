@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from antbee.edge.debounce import DEFAULT_FRAMES, DEFAULT_MIN_SCORE, Debouncer
 from antbee.edge.events import LABEL, NO_CLASS, SOURCE, EventLog
-from antbee.edge.output import format_json
+from antbee.edge.output import result_record
 
 
 class EventSink:
@@ -31,7 +29,7 @@ class EventSink:
         debouncer = self._debouncers.setdefault(source_id, Debouncer(*self._debounce))
         change = debouncer.update(top.label if top else None, top.score if top else 0.0)
         if change is not None:
-            record = json.loads(format_json(result, self.classifier))
+            record = result_record(result, self.classifier)
             self.log.record(LABEL, {"previous": change.previous, "result": record}, source_id, result.source,
                             change.label, change.score)
         return False

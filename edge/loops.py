@@ -3,7 +3,6 @@ samples and MQTT link its flags ask for."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -12,7 +11,7 @@ from pathlib import Path
 from antbee.common.command import INTERRUPTED
 from antbee.common.errors import AntbeeError, UsageError
 from antbee.edge.display import open_window
-from antbee.edge.output import format_json
+from antbee.edge.output import result_record
 
 Note = Callable[[str], None]
 
@@ -145,7 +144,7 @@ def run_frames(classifier, options, stats, note: Note, log=None, sinks: Sequence
 def _log_file_result(log, result, classifier) -> None:
     from antbee.edge.events import FILES_SOURCE, log_classification  # only with a log: a plain run stays light
 
-    log_classification(log, json.loads(format_json(result, classifier)), FILES_SOURCE)
+    log_classification(log, result_record(result, classifier), FILES_SOURCE)
 
 
 def _start_device(mqtt, log, slot, sources, note: Note, rollouts: bool = True):

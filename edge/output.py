@@ -29,6 +29,11 @@ def iso_time(seconds: float) -> str:
 def format_json(result, classifier) -> str:
     """One JSON object: source, label, score, every class's score, the top classes, latency; and for a frame
     its source_id, frame index, capture time and age."""
+    return json.dumps(result_record(result, classifier), ensure_ascii=False)
+
+
+def result_record(result, classifier) -> dict[str, Any]:
+    """The object format_json prints, before it is text: what the event log, MQTT and the service's page keep."""
     record: dict[str, Any] = {"source": result.source}
     if result.frame is not None:
         record.update(source_id=result.source_id, frame=result.frame)
@@ -36,7 +41,7 @@ def format_json(result, classifier) -> str:
             record["time"] = iso_time(result.time)
     if result.error is not None:
         record["error"] = result.error
-        return json.dumps(record, ensure_ascii=False)
+        return record
     top = result.classification.top
     record.update(
         label=top.label if top else None,
@@ -49,7 +54,7 @@ def format_json(result, classifier) -> str:
     )
     if result.age_ms is not None:
         record["age_ms"] = round(result.age_ms, 3)
-    return json.dumps(record, ensure_ascii=False)
+    return record
 
 
 @functools.lru_cache(maxsize=4)

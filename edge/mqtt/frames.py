@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from antbee.edge.output import format_json
+from antbee.edge.output import result_record
 
 
 class FrameSink:
@@ -15,7 +13,7 @@ class FrameSink:
 
     def result(self, result, frame) -> bool:
         """Publish this frame's result; never asks the loop to stop."""
-        record = json.loads(format_json(result, self._classifier))
+        record = result_record(result, self._classifier)
         self._link.publish_result(getattr(result, "source_id", None) or "0", record)
         return False
 

@@ -3,11 +3,10 @@ the live view; each source event its online/offline state."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from antbee.edge.events import iso_time
-from antbee.edge.output import format_json
+from antbee.edge.output import result_record
 from antbee.edge.service.core import Service
 
 ONLINE_KINDS = frozenset({"online"})  # the live layer's SourceEvent kinds: offline, online, gave up, ended
@@ -56,7 +55,7 @@ class ServiceSink:
             self._interval[source_id] = interval
             state["fps"] = round(1 / interval, 2)
         state["frames"] += 1
-        record = json.loads(format_json(result, service.slot.classifier))
+        record = result_record(result, service.slot.classifier)
         record["fps"] = state["fps"]
         publish = now - self._published.get(source_id, -PUBLISH_EVERY_S) >= PUBLISH_EVERY_S or \
             result.error is not None
