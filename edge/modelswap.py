@@ -201,9 +201,10 @@ class ModelWatcher:
                 self._report(self._slot.consider(content, str(self.path)))
 
 
-def slot_of(classifier: Classifier) -> ModelSlot:
-    """A ModelSlot around a run's classifier (no --verify), so a rollout can swap it between frames."""
-    return ModelSlot(classifier, hashlib.sha256(Path(classifier.options.model).read_bytes()).hexdigest())
+def slot_of(classifier: Classifier, verify: VerifySet | None = None, max_drop: float = DEFAULT_MAX_DROP) -> ModelSlot:
+    """A ModelSlot around a run's classifier, hashing its model file, so a rollout can swap it between frames."""
+    return ModelSlot(classifier, hashlib.sha256(Path(classifier.options.model).read_bytes()).hexdigest(), verify,
+                     max_drop)
 
 
 class SlotClassifier:

@@ -114,11 +114,9 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     """Serve the HTTP API (and classify `live`'s sources on a worker thread) until SIGTERM or Ctrl-C, or until
     every source has ended; returns the exit code. UsageError/ModelError if it cannot start."""
     # Imported here: a run without --serve never loads the web stack.
-    import hashlib
-
     from antbee.edge.classifier import Classifier
     from antbee.edge.events import EventLog, default_path
-    from antbee.edge.modelswap import ModelSlot, ModelWatcher, load_verify_set
+    from antbee.edge.modelswap import ModelWatcher, load_verify_set, slot_of
     from antbee.edge.runner import open_frames
 
     try:
@@ -136,9 +134,8 @@ def run_service(options: ServeOptions, classifier_options, model_given: bool, no
     keep_s = parse_age(options.events_keep)
     host, port = parse_address(options.serve)
     classifier = Classifier(classifier_options)
-    sha256 = hashlib.sha256(Path(classifier_options.model).read_bytes()).hexdigest()
     verify = None if options.verify is None else load_verify_set(options.verify, classifier.labels)
-    slot = ModelSlot(classifier, sha256, verify, options.max_drop)
+    slot = slot_of(classifier, verify, options.max_drop)
     frames = None if live is None else open_frames(live)  # errors now, before anything listens
     try:
         listener = _listen(host, port, options.serve)
